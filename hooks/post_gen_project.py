@@ -1,0 +1,127 @@
+"""Shape the rendered project to the answers given.
+
+1. Merge the variant folder of each chosen answer (e.g. the framework) over the
+   project root and drop the other variants.
+2. Delete every path whose feature is off, as `.template-manifest.yaml` says.
+3. Write `.env` with a fresh SECRET_KEY and print the next commands.
+
+Needs nothing beyond the standard library and PyYAML (a cookiecutter dependency),
+and no network.
+"""
+
+import json
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+MANIFEST = Path(".template-manifest.yaml")
+
+
+def matches(when, answers):
+    """True when every key of `when` matches the answers (a list: any of)."""
+    for key, wanted in when.items():
+        allowed = wanted if isinstance(wanted, list) else [wanted]
+        if answers[key] not in allowed:
+            return False
+    return True
+
+
+def expand(path, answers):
+    return path.replace("{pkg}", answers["project_slug"])
+
+
+def merge_tree(src, dst):
+    for item in sorted(src.rglob("*")):
+        target = dst / item.relative_to(src)
+        if item.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(item), str(target))
+
+
+def remove(path, root):
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    else:
+        return
+    # A folder emptied by pruning goes too: the project has no empty folders.
+    parent = path.parent
+    while parent != root and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+def apply_manifest(manifest, answers, root):
+    variant_roots = set()
+    for key, choices in manifest.get("variants", {}).items():
+        for value, folder in choices.items():
+            variant_roots.add(Path(folder).parts[0])
+            if answers[key] == value:
+                merge_tree(root / folder, root)
+    for name in sorted(variant_roots):
+        shutil.rmtree(root / name, ignore_errors=True)
+
+    for feature in manifest.get("features", {}).values():
+        if matches(feature["when"], answers):
+            continue
+        for path in feature["paths"]:
+            remove(root / expand(path, answers), root)
+
+
+def write_env(root):
+    key = secrets.token_urlsafe(48)
+    (root / ".env").write_text(
+        "# Local settings for development; never commit this file.\n"
+        "# Every setting is documented in .env.example.\n"
+        "ENVIRONMENT=development\n"
+        f"SECRET_KEY={key}\n",
+        encoding="utf-8",
+    )
+
+
+NEXT_STEPS = {
+    "vm": ["make run", "# deploy: docs/deployment.md (nginx site + systemd unit)"],
+    "docker-compose": ["docker compose up --build"],
+    "kubernetes": [
+        "docker build -t {service}:{version} .",
+        "kubectl apply -k deploy/kubernetes/overlays/staging",
+    ],
+    "paas": ["git init && git add -A && git commit -m 'Initial commit'", "# push to your PaaS"],
+}
+
+
+def print_next_steps(answers):
+    service = answers["project_slug"].replace("_", "-")
+    steps = [f"cd {answers['project_slug']}", "uv sync", "uv run pytest"]
+    steps += [
+        s.format(service=service, version=answers["version"])
+        for s in NEXT_STEPS[answers["deployment"]]
+    ]
+    print(f"\nCreated {answers['project_name']}. Next:\n")
+    for step in steps:
+        print(f"    {step}")
+    print()
+
+
+def main():
+    root = Path.cwd()
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    apply_manifest(manifest, ANSWERS, root)
+    MANIFEST.unlink()
+    write_env(root)
+    print_next_steps(ANSWERS)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
+        print(f"ERROR: post-generation failed: {exc}", file=sys.stderr)
+        sys.exit(1)

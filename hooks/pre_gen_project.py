@@ -1,0 +1,130 @@
+"""Refuse answers that would produce a broken or data-losing project.
+
+Cookiecutter deletes the half-made project directory when this hook exits
+non-zero, so every refusal leaves nothing behind.
+"""
+
+import json
+import keyword
+import re
+import sys
+
+ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+
+# Modules the generated project imports (or its tooling runs as packages):
+# a package with one of these names would shadow the real one.
+PROJECT_IMPORTS = {
+    "aiomysql",
+    "aiosqlite",
+    "alembic",
+    "anyio",
+    "app",
+    "asgi_correlation_id",
+    "asyncmy",
+    "asyncpg",
+    "fastapi",
+    "flask",
+    "flask_cors",
+    "flask_limiter",
+    "gunicorn",
+    "httpx",
+    "limits",
+    "migrations",
+    "mypy",
+    "orjson",
+    "prometheus_client",
+    "psycopg",
+    "pydantic",
+    "pydantic_settings",
+    "pymysql",
+    "pytest",
+    "redis",
+    "ruff",
+    "slowapi",
+    "sqlalchemy",
+    "starlette",
+    "structlog",
+    "test",  # the standard library's test package, absent from stdlib_module_names
+    "tests",
+    "uvicorn",
+    "uvicorn_worker",
+    "werkzeug",
+}
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
+VERSION_RE = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
+DATA_LOSING_TARGETS = {
+    "kubernetes": "runs several replicas, each with its own disk",
+    "paas": "gives each release a fresh, ephemeral disk",
+}
+
+
+def check(answers):
+    """Return the first problem with the answers, or None."""
+    name = answers["project_name"]
+    if not name.strip():
+        return "project_name: must not be empty."
+    if "\n" in name or "\r" in name:
+        return "project_name: must be a single line."
+
+    slug = answers["project_slug"]
+    if not SLUG_RE.match(slug):
+        return (
+            f"project_slug: {slug!r} is not a valid package name; use lowercase "
+            "letters, digits and underscores, starting with a letter (e.g. my_service)."
+        )
+    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
+        return f"project_slug: {slug!r} is a Python keyword; choose another name."
+    if slug in sys.stdlib_module_names or slug in PROJECT_IMPORTS:
+        return (
+            f"project_slug: {slug!r} would shadow the module of the same name that the "
+            "project imports or the standard library provides; choose another name."
+        )
+
+    for field in ("description", "author_name"):
+        if "\n" in answers[field] or "\r" in answers[field]:
+            return f"{field}: must be a single line."
+    if not answers["author_name"].strip():
+        return "author_name: must not be empty."
+
+    email = answers["author_email"]
+    if not EMAIL_RE.match(email):
+        return f"author_email: {email!r} is not a valid email address (e.g. you@example.com)."
+
+    domain = answers["domain_name"]
+    if not DOMAIN_RE.match(domain):
+        return (
+            f"domain_name: {domain!r} is not a valid lowercase domain name "
+            "(e.g. api.example.com)."
+        )
+
+    version = answers["version"]
+    if not VERSION_RE.match(version):
+        return f"version: {version!r} is not a PEP 440 version (e.g. 0.1.0)."
+
+    if not isinstance(answers["use_redis"], bool):
+        return "use_redis: must be true or false."
+
+    deployment = answers["deployment"]
+    if answers["database"] == "sqlite" and deployment in DATA_LOSING_TARGETS:
+        return (
+            f"database: sqlite cannot be used with deployment={deployment}, which "
+            f"{DATA_LOSING_TARGETS[deployment]}: data would be lost. "
+            "Choose database=postgresql (or mysql)."
+        )
+    return None
+
+
+def main():
+    problem = check(ANSWERS)
+    if problem:
+        print(f"ERROR: {problem}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

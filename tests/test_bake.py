@@ -1,0 +1,31 @@
+"""Bake every combination and hold each rendered project to the template's standards."""
+
+import pytest
+
+from tests.checks import problems, ruff
+from tests.template import choices, combo_id, manifest_expectations, matrix, rotating_keys
+
+MATRIX = matrix()
+
+
+def test_matrix_covers_every_value_of_every_choice():
+    for key in ("framework", "database", "use_redis", "deployment", *rotating_keys()):
+        baked = {combo[key] for combo in MATRIX}
+        assert baked == set(choices(key)), key
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=[combo_id(a) for a in MATRIX])
+def test_bake_is_clean(bake, answers):
+    project = bake(**answers)
+
+    assert problems(project) == []
+    assert ruff(project) == []
+
+    keep, prune = manifest_expectations(answers)
+    assert sorted(p for p in keep if not (project / p).exists()) == []
+    assert sorted(p for p in prune if (project / p).exists()) == []
+    assert not (project / "_variants").exists()
+    assert not (project / ".template-manifest.yaml").exists()
+    assert (project / "src" / "my_service" / "app.py").is_file()
+    env = (project / ".env").read_text(encoding="utf-8")
+    assert "SECRET_KEY=" in env and "change-me" not in env
