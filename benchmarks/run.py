@@ -1,0 +1,292 @@
+"""Measure what the generated production stack costs next to the bare framework.
+
+Bakes the template per framework, runs the generated service under its own
+gunicorn.conf.py and, in the same run, a bare app of the same framework under the
+same gunicorn settings and worker count; drives both with wrk, alternating A B A B,
+on 127.0.0.1 only. Prints tables; asserts nothing about speed.
+
+    python benchmarks/run.py            # full run (a few minutes)
+    python benchmarks/run.py --smoke    # a second or two per figure
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE = Path(__file__).resolve().parent / "bare"
+sys.path.insert(0, str(ROOT))
+
+from tests.template import matrix  # noqa: E402 - after the path is set
+
+SECRET = "benchmark-secret-key-that-is-long-enough-0123456789"
+FRAMEWORKS = ("fastapi", "flask")
+
+
+def uv() -> str:
+    path = shutil.which("uv")
+    if path is None:
+        sys.exit("uv is not installed: pip install -e '.[test]'")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bake(output: Path, **answers: object) -> Path:
+    args = [f"{k}={v}" for k, v in answers.items()]
+    subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-f", "-o", str(output), str(ROOT)]
+        + args,
+        check=True,
+        capture_output=True,
+    )
+    return output / "my_service"
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def worker_rss_kib(self) -> list[int]:
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        sizes = []
+        for pid in children:
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{pid}/status").read_text()
+                sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
+        return sizes
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start(
+    project: Path, env_extra: dict[str, str], app: str | None, log: Path, probe: str
+) -> Server:
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": SECRET,
+        "LOG_LEVEL": "INFO",
+        "WEB_CONCURRENCY": "1",
+        "BIND": f"127.0.0.1:{port}",
+        # Far above what the benchmark sends: measure the limiter's cost, not its 429s.
+        "RATE_LIMIT": "100000000/minute",
+        **env_extra,
+    }
+    cmd = [uv(), "run", "--no-sync", "gunicorn", "-c", "gunicorn.conf.py"]
+    if app:
+        cmd += ["--pythonpath", str(BARE), app]
+    handle = log.open("wb")
+    proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    server = Server(proc, port, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early; log:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}{probe}", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"server did not answer in time; log:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Figures:
+    rps: list[float] = field(default_factory=list)
+    p50_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def add(self, other: Figures) -> None:
+        self.rps += other.rps
+        self.p50_ms += other.p50_ms
+        self.p99_ms += other.p99_ms
+        self.errors += other.errors
+
+
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)([a-z]+)", text).groups()
+    return float(number) * UNIT_MS[unit]
+
+
+def wrk(url: str, seconds: float, connections: int) -> Figures:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures = Figures()
+    figures.rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)))
+    figures.p50_ms.append(_ms(re.search(r"50%\s+(\S+)", out).group(1)))
+    figures.p99_ms.append(_ms(re.search(r"99%\s+(\S+)", out).group(1)))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    figures.errors += int(errors.group(1)) if errors else 0
+    figures.errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return figures
+
+
+def compare(
+    generated: Server, bare: Server, path: str, rounds: int, seconds: float, connections: int
+) -> tuple[Figures, Figures]:
+    """A B A B ...: both sides see the same machine noise."""
+    ours, theirs = Figures(), Figures()
+    # Warm both up so the first round does not pay for imports and JIT-less caches.
+    wrk(generated.url + path, 1, connections)
+    wrk(bare.url + path, 1, connections)
+    for _ in range(rounds):
+        ours.add(wrk(generated.url + path, seconds, connections))
+        theirs.add(wrk(bare.url + path, seconds, connections))
+    return ours, theirs
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def print_throughput(rows: list[tuple[str, str, Figures, Figures]]) -> None:
+    print("\n## Throughput and latency (median of the rounds; generated vs bare)\n")
+    print("| framework | path | generated req/s | bare req/s | ratio | generated p50 / p99 ms "
+          "| bare p50 / p99 ms | p99 ratio | non-2xx+errors (gen/bare) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for framework, path, ours, theirs in rows:
+        ratio = median(ours.rps) / median(theirs.rps)
+        p99_ratio = median(ours.p99_ms) / median(theirs.p99_ms)
+        print(
+            f"| {framework} | `GET {path}` | {median(ours.rps):,.0f} | {median(theirs.rps):,.0f} "
+            f"| {ratio:.0%} | {median(ours.p50_ms):.2f} / {median(ours.p99_ms):.2f} "
+            f"| {median(theirs.p50_ms):.2f} / {median(theirs.p99_ms):.2f} | {p99_ratio:.2f}x "
+            f"| {ours.errors} / {theirs.errors} |"
+        )
+
+
+def bake_times(work: Path, repeats: int, limit: int | None) -> list[tuple[str, float]]:
+    results = []
+    combos = matrix()[:limit] if limit else matrix()
+    for combo in combos:
+        durations = []
+        for attempt in range(repeats):
+            out = work / f"bake-{attempt}"
+            started = time.perf_counter()
+            bake(out, **combo)
+            durations.append(time.perf_counter() - started)
+            shutil.rmtree(out)
+        label = "/".join(str(combo[k]) for k in ("framework", "database", "use_redis", "deployment"))
+        results.append((label, statistics.median(durations)))
+    return results
+
+
+def bake_to_green(work: Path, framework: str) -> float:
+    started = time.perf_counter()
+    project = bake(work / f"green-{framework}", framework=framework)
+    subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+    subprocess.run(
+        [uv(), "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny run that only proves it works")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one wrk round")
+    parser.add_argument("--rounds", type=int, default=4, help="A B rounds per figure")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--path", default="/status", help="cheap endpoint to compare")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    if args.smoke:
+        args.seconds, args.rounds = 1.0, 1
+
+    print(f"# Benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections}, "
+          f"{args.rounds} rounds x {args.seconds:.0f}s per side, 1 gunicorn worker each")
+    rows = []
+    memory = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        for framework in FRAMEWORKS:
+            project = bake(work / framework, framework=framework)
+            subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+            generated = start(project, {}, None, work / f"{framework}-gen.log", args.path)
+            bare = start(project, {}, f"{framework}_bare:app", work / f"{framework}-bare.log", args.path)
+            try:
+                time.sleep(1)
+                memory.append((framework, generated.worker_rss_kib(), bare.worker_rss_kib()))
+                ours, theirs = compare(
+                    generated, bare, args.path, args.rounds, args.seconds, args.connections
+                )
+                rows.append((framework, args.path, ours, theirs))
+            finally:
+                generated.stop()
+                bare.stop()
+        print_throughput(rows)
+
+        print("\n## Idle resident memory of one worker (KiB)\n")
+        print("| framework | generated | bare | ratio |")
+        print("| --- | ---: | ---: | ---: |")
+        for framework, ours, theirs in memory:
+            print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {max(ours) / max(theirs):.2f}x |")
+
+        repeats = 1 if args.smoke else 3
+        times = bake_times(work, repeats, limit=4 if args.smoke else None)
+        print(f"\n## Bake time per combination (median of {repeats})\n")
+        print("| combination | seconds |")
+        print("| --- | ---: |")
+        for label, seconds in times:
+            print(f"| {label} | {seconds:.2f} |")
+        print(f"| **median of all** | **{statistics.median(t for _, t in times):.2f}** |")
+
+        print("\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache)\n")
+        print("| framework | seconds |")
+        print("| --- | ---: |")
+        for framework in FRAMEWORKS:
+            print(f"| {framework} | {bake_to_green(work, framework):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
