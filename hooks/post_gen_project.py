@@ -1,7 +1,7 @@
 """Shape the rendered project to the answers given.
 
 1. Merge the variant folder of each chosen answer (e.g. the framework) over the
-   project root and drop the other variants.
+   project root, move each selected file into place, and drop the other sources.
 2. Delete every path whose feature is off, as `.template-manifest.yaml` says.
 3. Write `.env` with a fresh SECRET_KEY and print the next commands.
 
@@ -32,6 +32,12 @@ def matches(when, answers):
 
 def expand(path, answers):
     return path.replace("{pkg}", answers["project_slug"])
+
+
+def fill(source, answers):
+    """A selection's source path with each "{answer}" replaced by its value."""
+    values = {k: str(v).lower() if isinstance(v, bool) else v for k, v in answers.items()}
+    return source.format_map(values)
 
 
 def merge_tree(src, dst):
@@ -65,6 +71,13 @@ def apply_manifest(manifest, answers, root):
             variant_roots.add(Path(folder).parts[0])
             if answers[key] == value:
                 merge_tree(root / folder, root)
+    for target, source in manifest.get("selections", {}).items():
+        variant_roots.add(Path(source).parts[0])
+        chosen = root / fill(source, answers)
+        if not chosen.is_file():
+            raise FileNotFoundError(f"selection {target}: no source {chosen.relative_to(root)}")
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(chosen), str(root / target))
     for name in sorted(variant_roots):
         shutil.rmtree(root / name, ignore_errors=True)
 
