@@ -3,7 +3,8 @@
 1. Merge the variant folder of each chosen answer (e.g. the framework) over the
    project root, move each selected file into place, and drop the other sources.
 2. Delete every path whose feature is off, as `.template-manifest.yaml` says.
-3. Write `.env` with a fresh SECRET_KEY and print the next commands.
+3. Record the answers in `.template-answers.yaml` (for template updates), write
+   `.env` with a fresh SECRET_KEY and print the next commands.
 
 Needs nothing beyond the standard library and PyYAML (a cookiecutter dependency),
 and no network.
@@ -88,6 +89,19 @@ def apply_manifest(manifest, answers, root):
             remove(root / expand(path, answers), root)
 
 
+def write_answers(answers, root):
+    """Keep the public answers in cookiecutter's user-config format, so that
+    `cookiecutter --config-file .template-answers.yaml` or `cruft link` reproduces them."""
+    public = {k: v for k, v in answers.items() if not k.startswith("_")}
+    header = (
+        f"# The answers this project was generated with, from cookiecutter-backend "
+        f"{answers['_template_version']}.\n"
+        "# README.md, 'Template updates', shows how to use them.\n"
+    )
+    body = yaml.safe_dump({"default_context": public}, sort_keys=False, allow_unicode=True)
+    (root / ".template-answers.yaml").write_text(header + body, encoding="utf-8")
+
+
 def write_env(root):
     key = secrets.token_urlsafe(48)
     (root / ".env").write_text(
@@ -128,6 +142,7 @@ def main():
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     apply_manifest(manifest, ANSWERS, root)
     MANIFEST.unlink()
+    write_answers(ANSWERS, root)
     write_env(root)
     print_next_steps(ANSWERS)
 
