@@ -45,6 +45,8 @@ def test_make_check_is_green(bake, uv, answers):
     total = re.search(r"^TOTAL\s.*\s(\d+(?:\.\d+)?)%$", output, re.MULTILINE)
     assert total is not None, output
     assert float(total.group(1)) >= 90
+    hooks = run([uv, "run", "--no-sync", "pre-commit", "validate-config"], project, uv)
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
 
 
 def test_coverage_floor_is_enforced(bake, uv):
