@@ -1,9 +1,10 @@
 """Shape the rendered project to the answers given.
 
 1. Merge the variant folder of each chosen answer (e.g. the framework) over the
-   project root and drop the other variants.
+   project root, move each selected file into place, and drop the other sources.
 2. Delete every path whose feature is off, as `.template-manifest.yaml` says.
-3. Write `.env` with a fresh SECRET_KEY and print the next commands.
+3. Record the answers in `.template-answers.yaml` (for template updates), write
+   `.env` with a fresh SECRET_KEY and print the next commands.
 
 Needs nothing beyond the standard library and PyYAML (a cookiecutter dependency),
 and no network.
@@ -32,6 +33,12 @@ def matches(when, answers):
 
 def expand(path, answers):
     return path.replace("{pkg}", answers["project_slug"])
+
+
+def fill(source, answers):
+    """A selection's source path with each "{answer}" replaced by its value."""
+    values = {k: str(v).lower() if isinstance(v, bool) else v for k, v in answers.items()}
+    return source.format_map(values)
 
 
 def merge_tree(src, dst):
@@ -65,6 +72,13 @@ def apply_manifest(manifest, answers, root):
             variant_roots.add(Path(folder).parts[0])
             if answers[key] == value:
                 merge_tree(root / folder, root)
+    for target, source in manifest.get("selections", {}).items():
+        variant_roots.add(Path(source).parts[0])
+        chosen = root / fill(source, answers)
+        if not chosen.is_file():
+            raise FileNotFoundError(f"selection {target}: no source {chosen.relative_to(root)}")
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(chosen), str(root / target))
     for name in sorted(variant_roots):
         shutil.rmtree(root / name, ignore_errors=True)
 
@@ -73,6 +87,19 @@ def apply_manifest(manifest, answers, root):
             continue
         for path in feature["paths"]:
             remove(root / expand(path, answers), root)
+
+
+def write_answers(answers, root):
+    """Keep the public answers in cookiecutter's user-config format, so that
+    `cookiecutter --config-file .template-answers.yaml` or `cruft link` reproduces them."""
+    public = {k: v for k, v in answers.items() if not k.startswith("_")}
+    header = (
+        f"# The answers this project was generated with, from cookiecutter-backend "
+        f"{answers['_template_version']}.\n"
+        "# README.md, 'Template updates', shows how to use them.\n"
+    )
+    body = yaml.safe_dump({"default_context": public}, sort_keys=False, allow_unicode=True)
+    (root / ".template-answers.yaml").write_text(header + body, encoding="utf-8")
 
 
 def write_env(root):
@@ -115,6 +142,7 @@ def main():
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     apply_manifest(manifest, ANSWERS, root)
     MANIFEST.unlink()
+    write_answers(ANSWERS, root)
     write_env(root)
     print_next_steps(ANSWERS)
 

@@ -1,5 +1,6 @@
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ from tests.template import ROOT, defaults
 def pytest_configure(config):
     # One uv cache for every generated project in the run (and across runs).
     os.environ.setdefault("UV_CACHE_DIR", str(ROOT / ".cache" / "uv"))
+    # Generated projects pin the chosen Python in .python-version, which uv would download;
+    # the tests use the interpreter they run on instead (the package supports 3.11+).
+    os.environ.setdefault("UV_PYTHON", f"{sys.version_info.major}.{sys.version_info.minor}")
 
 
 @pytest.fixture
@@ -27,12 +31,18 @@ def bake(cookies):
 
 @pytest.fixture(scope="session")
 def uv() -> str:
-    path = shutil.which("uv")
-    if path is None:
-        pytest.fail("uv is not installed: run `pip install -e .[test]` first")
-    return path
+    return find_tool("uv")
 
 
 @pytest.fixture(scope="session")
 def default_answers() -> dict:
     return defaults()
+
+
+def find_tool(name: str) -> str:
+    """A command installed beside this interpreter (by `pip install -e .[test]`), or on PATH."""
+    beside = Path(sys.executable).parent / name
+    path = str(beside) if beside.is_file() else shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run `pip install -e .[test]` first")
+    return path

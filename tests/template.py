@@ -92,3 +92,12 @@ def manifest_expectations(answers: dict) -> tuple[set[str], set[str]]:
         target.update(p.replace("{pkg}", slug) for p in feature["paths"])
     # A path listed by several features survives only if all of them are on.
     return keep - prune, prune
+
+
+def selected_sources(answers: dict) -> dict[str, Path]:
+    """For each manifest selection, the template file the project's path is filled from."""
+    values = {k: str(v).lower() if isinstance(v, bool) else v for k, v in answers.items()}
+    return {
+        target: PROJECT_TEMPLATE / source.format_map(values)
+        for target, source in MANIFEST.get("selections", {}).items()
+    }

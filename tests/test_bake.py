@@ -3,7 +3,14 @@
 import pytest
 
 from tests.checks import problems, ruff
-from tests.template import choices, combo_id, manifest_expectations, matrix, rotating_keys
+from tests.template import (
+    choices,
+    combo_id,
+    manifest_expectations,
+    matrix,
+    rotating_keys,
+    selected_sources,
+)
 
 MATRIX = matrix()
 
@@ -25,6 +32,10 @@ def test_bake_is_clean(bake, answers):
     assert sorted(p for p in keep if not (project / p).exists()) == []
     assert sorted(p for p in prune if (project / p).exists()) == []
     assert not (project / "_variants").exists()
+    assert not (project / "_ci").exists()
+    for target, source in selected_sources(answers).items():
+        if target in keep:
+            assert (project / target).read_text(encoding="utf-8") == source.read_text("utf-8")
     assert not (project / ".template-manifest.yaml").exists()
     assert (project / "src" / "my_service" / "app.py").is_file()
     env = (project / ".env").read_text(encoding="utf-8")

@@ -1,0 +1,97 @@
+"""CI files: every GitHub workflow passes actionlint, every .gitlab-ci.yml is the same pipeline."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import find_tool
+from tests.template import PROJECT_TEMPLATE, ROOT
+
+# Enough answers to produce each workflow source once, and each CI stage set.
+COMBOS = [
+    {"database": database, "use_redis": redis, "deployment": deployment, "ci": ci}
+    for ci in ("github", "gitlab")
+    for database, redis, deployment in (
+        ("sqlite", False, "vm"),
+        ("sqlite", True, "docker-compose"),
+        ("postgresql", True, "kubernetes"),
+        ("postgresql", False, "paas"),
+        ("mysql", True, "docker-compose"),
+        ("mysql", False, "vm"),
+        ("none", True, "kubernetes"),
+        ("none", False, "paas"),
+    )
+]
+CONTAINER_TARGETS = {"docker-compose", "kubernetes"}
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> str:
+    return find_tool("actionlint")
+
+
+def lint(actionlint: str, files: list[Path]) -> str:
+    result = subprocess.run(
+        [actionlint, "-no-color", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+def test_template_repository_workflows_pass_actionlint(actionlint):
+    files = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert files, "the template repository has its own workflow"
+    assert lint(actionlint, files) == ""
+
+
+def test_every_workflow_source_passes_actionlint(actionlint):
+    """Workflow sources hold no Jinja, so actionlint can read them as they are."""
+    files = sorted(PROJECT_TEMPLATE.glob("_ci/github/*.yml"))
+    files += sorted(PROJECT_TEMPLATE.glob(".github/workflows/*.yml"))
+    assert len(files) >= 9
+    assert lint(actionlint, files) == ""
+
+
+@pytest.mark.parametrize(
+    "answers", COMBOS, ids=lambda a: "-".join(str(v).lower() for v in a.values())
+)
+def test_generated_ci_files(bake, actionlint, answers):
+    project = bake(**answers)
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    gitlab = project / ".gitlab-ci.yml"
+    container = answers["deployment"] in CONTAINER_TARGETS
+
+    if answers["ci"] == "github":
+        assert not gitlab.exists()
+        names = {p.name for p in workflows}
+        assert names == ({"ci.yml", "container.yml"} if container else {"ci.yml"})
+        assert lint(actionlint, workflows) == ""
+        jobs = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]
+        assert set(jobs) == {"lint", "typecheck", "test"}
+        services = set(jobs["test"].get("services", {}))
+        env = jobs["test"]["env"]
+    else:
+        assert workflows == []
+        pipeline = yaml.safe_load(gitlab.read_text(encoding="utf-8"))
+        stages = ["lint", "typecheck", "test", *(["build"] if container else [])]
+        assert pipeline["stages"] == stages
+        assert all(pipeline[s]["stage"] == s for s in stages)
+        services = {s["alias"] for s in pipeline["test"].get("services", [])}
+        env = pipeline["test"]["variables"]
+
+    # The test job talks to real servers of exactly the chosen kinds.
+    expected = {"postgresql": {"postgres"}, "mysql": {"mysql"}}.get(answers["database"], set())
+    expected |= {"redis"} if answers["use_redis"] else set()
+    assert services == expected
+    assert ("DATABASE_URL" in env) == (answers["database"] in {"postgresql", "mysql"})
+    assert ("REDIS_URL" in env) == answers["use_redis"]
+
+
+def test_ci_none_has_no_ci_files(bake):
+    project = bake(ci="none")
+    assert not (project / ".github").exists()
+    assert not (project / ".gitlab-ci.yml").exists()
