@@ -16,6 +16,7 @@ def test_development_accepts_defaults():
         ({"secret_key": "change-me"}, "SECRET_KEY"),
         ({"secret_key": "short"}, "SECRET_KEY"),
         ({"debug": True}, "DEBUG"),
+        ({"cors_origins": ["*"]}, "CORS_ORIGINS"),
     ],
 )
 def test_production_refuses_unsafe_settings(overrides, setting):
@@ -26,3 +27,32 @@ def test_production_refuses_unsafe_settings(overrides, setting):
 
 def test_production_accepts_safe_settings():
     assert Settings(environment="production", secret_key="s" * 40).is_production
+
+
+def test_lists_are_read_comma_separated_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.1")
+    settings = Settings()
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.trusted_proxies == ["10.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "log_format", "json_logs"),
+    [
+        ("development", None, False),
+        ("production", None, True),
+        ("test", None, True),
+        ("development", "json", True),
+        ("staging", "console", False),
+    ],
+)
+def test_log_format_defaults_to_json_outside_development(environment, log_format, json_logs):
+    settings = Settings(environment=environment, secret_key="s" * 40, log_format=log_format)
+    assert settings.json_logs is json_logs
+
+
+@pytest.mark.parametrize("rate_limit", ["100", "ten/minute", "5/fortnight"])
+def test_malformed_rate_limit_is_refused(rate_limit):
+    with pytest.raises(ValidationError, match="rate_limit"):
+        Settings(rate_limit=rate_limit)

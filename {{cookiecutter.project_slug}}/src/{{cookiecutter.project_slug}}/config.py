@@ -2,12 +2,16 @@
 
 from enum import StrEnum
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-me"}
 MIN_SECRET_LENGTH = 32
+
+# Comma-separated in the environment (`a,b`), a list in code.
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Environment(StrEnum):
@@ -23,13 +27,55 @@ class Settings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     debug: bool = False
     secret_key: str = ""
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     # None: json everywhere but development, where people read the console.
     log_format: str | None = Field(default=None, pattern="^(json|console)$")
+    cors_origins: CommaList = []
+    # "<count>/<second|minute|hour|day>"; empty turns rate limiting off.
+    rate_limit: str = Field(default="100/minute", pattern=r"^(\d+/(second|minute|hour|day))?$")
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0)
+    slow_request_ms: int = Field(default=1000, gt=0)
+    health_check_timeout: float = Field(default=1.0, gt=0)
+    trusted_proxies: CommaList = ["127.0.0.1", "::1"]
+    metrics_enabled: bool = True
+{%- if cookiecutter.database != "none" %}
+    # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
+{%- set default_urls = {
+        "sqlite": "sqlite:///./" ~ cookiecutter.project_slug ~ ".db",
+        "postgresql": "postgresql://127.0.0.1:5432/" ~ cookiecutter.project_slug,
+        "mysql": "mysql://127.0.0.1:3306/" ~ cookiecutter.project_slug,
+    } %}
+    database_url: str = "{{ default_urls[cookiecutter.database] }}"
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=5.0, gt=0)
+    # Below MySQL's default wait_timeout (8 h) and most proxies' idle limits.
+    db_pool_recycle: int = Field(default=1800, gt=0)
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=5000, ge=0)
+{%- endif %}
+{%- if cookiecutter.use_redis %}
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "{{ cookiecutter.__service_name }}:"
+    redis_timeout: float = Field(default=1.0, gt=0)
+{%- endif %}
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format is None:
+            return self.environment is not Environment.DEVELOPMENT
+        return self.log_format == "json"
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
@@ -41,6 +87,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production"
             )
+        if "*" in self.cors_origins:
+            raise ValueError("CORS_ORIGINS must list real origins in production, not *")
         if self.debug:
             raise ValueError("DEBUG must be off in production")
         return self
