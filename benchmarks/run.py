@@ -53,8 +53,17 @@ def free_port() -> int:
 def bake(output: Path, **answers: object) -> Path:
     args = [f"{k}={v}" for k, v in answers.items()]
     subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-f", "-o", str(output), str(ROOT)]
-        + args,
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-f",
+            "-o",
+            str(output),
+            str(ROOT),
+            *args,
+        ],
         check=True,
         capture_output=True,
     )
@@ -161,7 +170,9 @@ def wrk(url: str, seconds: float, connections: int) -> Figures:
     figures.p50_ms.append(_ms(re.search(r"50%\s+(\S+)", out).group(1)))
     figures.p99_ms.append(_ms(re.search(r"99%\s+(\S+)", out).group(1)))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     figures.errors += int(errors.group(1)) if errors else 0
     figures.errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     return figures
@@ -187,8 +198,10 @@ def median(values: list[float]) -> float:
 
 def print_throughput(rows: list[tuple[str, str, Figures, Figures]]) -> None:
     print("\n## Throughput and latency (median of the rounds; generated vs bare)\n")
-    print("| framework | path | generated req/s | bare req/s | ratio | generated p50 / p99 ms "
-          "| bare p50 / p99 ms | p99 ratio | non-2xx+errors (gen/bare) |")
+    print(
+        "| framework | path | generated req/s | bare req/s | ratio | generated p50 / p99 ms "
+        "| bare p50 / p99 ms | p99 ratio | non-2xx+errors (gen/bare) |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for framework, path, ours, theirs in rows:
         ratio = median(ours.rps) / median(theirs.rps)
@@ -212,7 +225,9 @@ def bake_times(work: Path, repeats: int, limit: int | None) -> list[tuple[str, f
             bake(out, **combo)
             durations.append(time.perf_counter() - started)
             shutil.rmtree(out)
-        label = "/".join(str(combo[k]) for k in ("framework", "database", "use_redis", "deployment"))
+        label = "/".join(
+            str(combo[k]) for k in ("framework", "database", "use_redis", "deployment")
+        )
         results.append((label, statistics.median(durations)))
     return results
 
@@ -243,8 +258,10 @@ def main() -> None:
     if args.smoke:
         args.seconds, args.rounds = 1.0, 1
 
-    print(f"# Benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections}, "
-          f"{args.rounds} rounds x {args.seconds:.0f}s per side, 1 gunicorn worker each")
+    print(
+        f"# Benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections}, "
+        f"{args.rounds} rounds x {args.seconds:.0f}s per side, 1 gunicorn worker each"
+    )
     rows = []
     memory = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -253,7 +270,9 @@ def main() -> None:
             project = bake(work / framework, framework=framework)
             subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
             generated = start(project, {}, None, work / f"{framework}-gen.log", args.path)
-            bare = start(project, {}, f"{framework}_bare:app", work / f"{framework}-bare.log", args.path)
+            bare = start(
+                project, {}, f"{framework}_bare:app", work / f"{framework}-bare.log", args.path
+            )
             try:
                 time.sleep(1)
                 memory.append((framework, generated.worker_rss_kib(), bare.worker_rss_kib()))
@@ -270,7 +289,8 @@ def main() -> None:
         print("| framework | generated | bare | ratio |")
         print("| --- | ---: | ---: | ---: |")
         for framework, ours, theirs in memory:
-            print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {max(ours) / max(theirs):.2f}x |")
+            ratio = max(ours) / max(theirs)
+            print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {ratio:.2f}x |")
 
         repeats = 1 if args.smoke else 3
         times = bake_times(work, repeats, limit=4 if args.smoke else None)
