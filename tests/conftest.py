@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import sys
@@ -17,6 +18,8 @@ def pytest_configure(config):
     # Generated projects pin the chosen Python in .python-version, which uv would download;
     # the tests use the interpreter they run on instead (the package supports 3.11+).
     os.environ.setdefault("UV_PYTHON", f"{sys.version_info.major}.{sys.version_info.minor}")
+    if not hasattr(config, "workerinput"):  # the controller, once per run
+        DRILL_SUMMARY.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -49,3 +52,47 @@ def find_tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: run `pip install -e .[test]` first")
     return path
+
+
+# Drills run in xdist workers; each appends its figures here and the controller prints them.
+DRILL_SUMMARY = ROOT / ".cache" / "drill-summary.jsonl"
+
+
+@pytest.fixture
+def drill_record(request):
+    def _record(drill: str, **figures) -> None:
+        DRILL_SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+        row = {"combo": request.node.callspec.id, "drill": drill, **figures}
+        with DRILL_SUMMARY.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(row) + "\n")
+
+    return _record
+
+
+def collect_drill_rows(config) -> list[dict]:
+    if not DRILL_SUMMARY.exists():
+        return []
+    lines = DRILL_SUMMARY.read_text(encoding="utf-8").splitlines()
+    return sorted((json.loads(line) for line in lines if line), key=lambda r: r["combo"])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The drills' table: what each drill sent, what failed, what it survived."""
+    rows = collect_drill_rows(config)
+    if not rows:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("Production drills")
+    write("| combination | drill | requests | inputs | faults | errors |")
+    write("| --- | --- | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        write(
+            f"| {row['combo']} | {row['drill']} | {row.get('sent', 0)} | {row.get('inputs', 0)} "
+            f"| {row.get('faults', 0)} | {row.get('errors', 0)} |"
+        )
+    totals = {k: sum(r.get(k, 0) for r in rows) for k in ("sent", "inputs", "faults", "errors")}
+    write(
+        f"| **all** | {len(rows)} drills | {totals['sent']} | {totals['inputs']} "
+        f"| {totals['faults']} | {totals['errors']} |"
+    )

@@ -25,9 +25,15 @@ class Outcome:
     statuses: Counter[int] = field(default_factory=Counter)
     # Connection refused: the request was never accepted (server not listening).
     refused: int = 0
-    # Accepted and then dropped: reset, closed mid-response, timed out.
+    # No answer even after one retry: reset, closed mid-response, timed out.
     dropped: int = 0
     dropped_examples: list[str] = field(default_factory=list)
+    # Request IDs of every attempt that got no answer. A drill checks them against the
+    # access log: an ID there was accepted by the service and then lost.
+    dropped_ids: list[str] = field(default_factory=list)
+    # Attempts retried after the connection closed before any answer, as HTTP clients do
+    # with a pooled keep-alive connection the server has just closed.
+    retried: int = 0
     written: dict[int, dict] = field(default_factory=dict)
     sent: int = 0
 
@@ -38,7 +44,8 @@ class Outcome:
     def summary(self) -> str:
         return (
             f"sent={self.sent} statuses={dict(sorted(self.statuses.items()))} "
-            f"refused={self.refused} dropped={self.dropped} written={len(self.written)}"
+            f"refused={self.refused} dropped={self.dropped} retried={self.retried} "
+            f"written={len(self.written)}"
         )
 
 
@@ -75,16 +82,27 @@ async def _run(
                 method, path = mix[n % len(mix)]
                 payload = item_payload(n) if method == "POST" else None
                 outcome.sent += 1
-                try:
-                    response = await client.request(method, path, json=payload)
-                except httpx.ConnectError:
-                    outcome.refused += 1
-                    await asyncio.sleep(0.05)
-                    continue
-                except (httpx.TransportError, httpx.TimeoutException) as exc:
-                    outcome.dropped += 1
-                    if len(outcome.dropped_examples) < 5:
-                        outcome.dropped_examples.append(f"{method} {path}: {exc!r}")
+                response = None
+                for attempt in (1, 2):
+                    request_id = f"load-{n}-{attempt}"
+                    try:
+                        response = await client.request(
+                            method, path, json=payload, headers={"X-Request-ID": request_id}
+                        )
+                        break
+                    except httpx.ConnectError:
+                        outcome.refused += 1
+                        await asyncio.sleep(0.05)
+                        break
+                    except (httpx.TransportError, httpx.TimeoutException) as exc:
+                        outcome.dropped_ids.append(request_id)
+                        if attempt == 1:
+                            outcome.retried += 1
+                            continue
+                        outcome.dropped += 1
+                        if len(outcome.dropped_examples) < 5:
+                            outcome.dropped_examples.append(f"{method} {path}: {exc!r}")
+                if response is None:
                     continue
                 outcome.statuses[response.status_code] += 1
                 if method == "POST" and response.status_code == 201:
