@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 from dataclasses import dataclass
 
 ITEMS = "/api/v1/items"
@@ -108,6 +109,28 @@ def error_shape_problem(reply: Reply) -> str | None:
     if reply.headers.get("x-request-id") != error["request_id"]:
         return "X-Request-ID header differs from error.request_id"
     return None
+
+
+def worker_pids(service) -> list[int]:
+    """The gunicorn workers: the master's children."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(service.proc.pid)], capture_output=True, text=True, check=False
+    )
+    return sorted(int(pid) for pid in found.stdout.split())
+
+
+def accepted(service, request_ids: list[str]) -> list[str]:
+    """Those of these request IDs that reached the service (its access log names them)."""
+    wanted = set(request_ids)
+    seen = set()
+    for line in service.lines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("request_id") in wanted:
+            seen.add(record["request_id"])
+    return sorted(seen)
 
 
 MIB = 1024 * 1024
