@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -69,6 +70,8 @@ async def _run(
 ) -> Outcome:
     outcome = Outcome()
     counter = itertools.count()
+    # Unique per run: a drill looks its request IDs up in a log that earlier runs wrote to.
+    run_id = secrets.token_hex(4)
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(15.0, connect=5.0)
@@ -84,7 +87,7 @@ async def _run(
                 outcome.sent += 1
                 response = None
                 for attempt in (1, 2):
-                    request_id = f"load-{n}-{attempt}"
+                    request_id = f"load-{run_id}-{n}-{attempt}"
                     try:
                         response = await client.request(
                             method, path, json=payload, headers={"X-Request-ID": request_id}
