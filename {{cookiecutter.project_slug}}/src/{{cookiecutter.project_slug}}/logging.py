@@ -10,7 +10,7 @@ renderer gets its values escaped first, so nothing a client sends can break or f
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, BinaryIO, TextIO, cast
 
 import orjson
 import structlog
@@ -20,6 +20,20 @@ from {{ cookiecutter.project_slug }} import request_id
 
 # Loggers of the servers we run under; their records go through our formatter.
 SERVER_LOGGERS = ("gunicorn.error", "uvicorn", "uvicorn.error", "werkzeug")
+
+
+class _Stdout:
+    """sys.stdout as it is when a line is written, not when logging was configured:
+    servers and test runners replace it."""
+
+    def __init__(self, binary: bool) -> None:
+        self.binary = binary
+
+    def write(self, data: Any) -> None:
+        (sys.stdout.buffer if self.binary else sys.stdout).write(data)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 def add_request_id(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -95,13 +109,13 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level_number),
         logger_factory=(
-            structlog.BytesLoggerFactory(sys.stdout.buffer)
+            structlog.BytesLoggerFactory(cast(BinaryIO, _Stdout(binary=True)))
             if json_logs
-            else structlog.PrintLoggerFactory(sys.stdout)
+            else structlog.PrintLoggerFactory(cast(TextIO, _Stdout(binary=False)))
         ),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(cast(TextIO, _Stdout(binary=False)))
     handler.setFormatter(formatter(json_logs))
     root = logging.getLogger()
     root.handlers = [handler]

@@ -4,8 +4,7 @@ import time
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import FastAPI, Request, Response
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__, health, metrics
 from {{ cookiecutter.project_slug }}.config import Settings
@@ -13,21 +12,17 @@ from {{ cookiecutter.project_slug }}.config import Settings
 JSON = "application/json"
 LIVE = orjson.dumps({"status": "ok"})
 
-router = APIRouter(include_in_schema=False)
-
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=JSON)
 
 
-@router.get("/status")
 async def status(request: Request) -> Response:
     # Rendered once at start-up: this answer never changes.
     body: bytes = request.app.state.status_body
     return Response(body, media_type=JSON)
 
 
-@router.get("/health/live")
 async def live() -> Response:
     return Response(LIVE, media_type=JSON)
 
@@ -37,13 +32,11 @@ async def _checks(request: Request) -> dict[str, health.CheckResult]:
     return await health.run_async(request.app.state.health_checks, settings.health_check_timeout)
 
 
-@router.get("/health/ready")
 async def ready(request: Request) -> Response:
     code, body = health.readiness(await _checks(request))
     return _json(body, code)
 
 
-@router.get("/health")
 async def detailed(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     code, body = health.readiness(await _checks(request))
@@ -61,11 +54,12 @@ async def metrics_endpoint() -> Response:
 
 
 async def routes_endpoint(request: Request) -> Response:
+    # The OpenAPI schema lists every route with its full path, however routers are included.
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
     found = [
-        {"method": method, "path": route.path}
-        for route in request.app.routes
-        if isinstance(route, APIRoute)
-        for method in sorted(route.methods or ())
+        {"method": method.upper(), "path": path}
+        for path, operations in paths.items()
+        for method in operations
     ]
     return _json({"routes": sorted(found, key=lambda r: (r["path"], r["method"]))})
 
@@ -76,8 +70,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.status_body = orjson.dumps(
         {"name": SERVICE_NAME, "version": __version__, "environment": settings.environment.value}
     )
-    app.include_router(router)
+    # Added one by one (not through a router), so the route template is the full path.
+    app.add_api_route("/status", status, tags=["operations"])
+    app.add_api_route("/health/live", live, tags=["operations"])
+    app.add_api_route("/health/ready", ready, tags=["operations"])
+    app.add_api_route("/health", detailed, tags=["operations"])
     if settings.metrics_enabled:
-        app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+        app.add_api_route("/metrics", metrics_endpoint, tags=["operations"])
     if not settings.is_production:
-        app.add_api_route("/api/routes", routes_endpoint, include_in_schema=False)
+        app.add_api_route("/api/routes", routes_endpoint, tags=["operations"])

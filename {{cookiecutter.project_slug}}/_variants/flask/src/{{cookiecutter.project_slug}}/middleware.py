@@ -1,7 +1,9 @@
 """Request hooks for what every request needs: request ID, body-size and rate limits,
 security headers, metrics and the access log."""
 
+import re
 import time
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -15,6 +17,14 @@ from {{ cookiecutter.project_slug }}.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.logging import get_logger
 from {{ cookiecutter.project_slug }}.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.security import security_headers
+
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+@lru_cache(maxsize=1024)
+def route_template(rule: str) -> str:
+    """`/items/<int:item_id>` as `/items/{item_id}`: one spelling for both frameworks."""
+    return _CONVERTER.sub(r"{\1}", rule)
 
 
 def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None:
@@ -46,7 +56,8 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
         response.headers.extend(headers)
         response.headers[request_id.HEADER] = g.get("request_id") or request_id.accept_or_new(None)
         duration = time.perf_counter() - g.get("started", time.perf_counter())
-        route = request.url_rule.rule if request.url_rule else metrics.UNMATCHED_ROUTE
+        rule = request.url_rule
+        route = route_template(rule.rule) if rule else metrics.UNMATCHED_ROUTE
         metrics.observe(request.method, route, response.status_code, duration)
         fields: dict[str, Any] = {
             "method": request.method,

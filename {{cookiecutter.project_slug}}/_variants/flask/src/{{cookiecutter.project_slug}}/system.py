@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, Response, current_app
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__, health, metrics
 from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.middleware import route_template
 
 JSON = "application/json"
 LIVE = orjson.dumps({"status": "ok"})
@@ -67,7 +68,7 @@ def metrics_endpoint() -> Response:
 
 def routes_endpoint() -> Response:
     found = [
-        {"method": method, "path": rule.rule}
+        {"method": method, "path": route_template(rule.rule)}
         for rule in current_app.url_map.iter_rules()
         if rule.endpoint != "static"
         for method in sorted(rule.methods or ())
