@@ -69,7 +69,7 @@ class Thing(BaseModel):
 
 def add_test_routes(app: Flask) -> None:
     @app.get("/test/boom")
-    def boom() -> None:
+    def boom() -> str:
         raise RuntimeError("boom\nforged line")
 
     @app.post("/test/echo")
@@ -85,7 +85,7 @@ def add_test_routes(app: Flask) -> None:
         return Thing.model_validate(request.get_json(force=True)).model_dump()
 
     @app.get("/test/conflict")
-    def conflict() -> None:
+    def conflict() -> str:
         raise ConflictError("already there")
 
     @app.get("/test/slow")
