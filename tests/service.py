@@ -47,6 +47,7 @@ class Service:
     proc: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    redis: Any = None  # the backing Redis server, when the test started one
     _client: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,7 +91,7 @@ class Service:
                 raise AssertionError(f"no log record with {fields}")
             time.sleep(0.05)
 
-    def signal(self, sig: int) -> None:
+    def send_signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
