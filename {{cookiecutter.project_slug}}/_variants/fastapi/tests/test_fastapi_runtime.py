@@ -2,6 +2,7 @@
 
 import asyncio
 
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from limits.aio.storage import MemoryStorage
 
@@ -41,6 +42,22 @@ def test_openapi_docs_outside_production_only(make_client):
     production = make_client(environment="production")
     assert production.get("/openapi.json").status_code == 404
     assert production.get("/docs").status_code == 404
+
+
+def test_routers_are_labelled_with_their_full_template():
+    app = create_app(base_settings())
+    router = APIRouter(prefix="/api/v9/widgets")
+
+    @router.get("/{widget_id}")
+    async def widget(widget_id: int) -> dict[str, int]:
+        return {"id": widget_id}
+
+    app.include_router(router)
+    with TestClient(app) as client:
+        assert client.get("/api/v9/widgets/3").status_code == 200
+        assert 'route="/api/v9/widgets/{widget_id}"' in client.get("/metrics").text
+        routes = client.get("/api/routes").json()["routes"]
+    assert {"method": "GET", "path": "/api/v9/widgets/{widget_id}"} in routes
 
 
 def test_closers_run_at_shutdown():
