@@ -134,3 +134,14 @@ def test_unserialisable_values_still_give_json(capsys):
 def test_gunicorn_formatter_is_the_json_formatter():
     record = logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, "Booting", (), None)
     assert json.loads(formatter().format(record))["event"] == "Booting"
+
+
+def test_timestamps_are_iso_8601_utc_with_microseconds():
+    from datetime import UTC, datetime
+
+    from {{ cookiecutter.project_slug }}.logging import timestamp
+
+    before = datetime.now(UTC)
+    text = timestamp()
+    parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs((parsed - before).total_seconds()) < 1

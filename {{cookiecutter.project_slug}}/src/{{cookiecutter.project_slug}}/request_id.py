@@ -1,11 +1,11 @@
 """Request IDs: keep a well-formed incoming `X-Request-ID`, otherwise make one.
 
 The current ID lives in a context variable, so every log line written while serving the
-request carries it (see `logging.add_request_id`), in threads and asyncio tasks alike.
+request carries it (see `logging.stamp`), in threads and asyncio tasks alike.
 """
 
+import os
 import re
-import uuid
 from contextvars import ContextVar, Token
 
 HEADER = "X-Request-ID"
@@ -17,7 +17,7 @@ def accept_or_new(incoming: str | None) -> str:
     """The incoming ID when it is safe to echo and log, else a fresh random one."""
     if incoming and _WELL_FORMED.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def current() -> str | None:
