@@ -1,18 +1,109 @@
-from collections.abc import Iterator
+"""Fixtures: the app with a few test-only routes, built from settings a test can override."""
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
 
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.errors import ConflictError
+
+SECRET = "t" * 40
+
+
+class Thing(BaseModel):
+    name: str = Field(min_length=1)
+    size: int
+
+
+def add_test_routes(app: FastAPI) -> None:
+    @app.get("/test/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom\nforged line")
+
+    @app.post("/test/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"received": len(await request.body())}
+
+    @app.get("/test/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    @app.post("/test/things")
+    async def things(thing: Thing) -> Thing:
+        return thing
+
+    @app.get("/test/conflict")
+    async def conflict() -> None:
+        raise ConflictError("already there")
+
+    @app.get("/test/slow")
+    async def slow() -> dict[str, str]:
+        await asyncio.sleep(0.05)
+        return {"status": "ok"}
+
+
+async def _ok() -> None:
+    return None
+
+
+async def _fail() -> None:
+    raise ConnectionError("down")
+
+
+async def _hang() -> None:
+    await asyncio.sleep(30)
+
+
+CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
+
+
+def base_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "secret_key": SECRET,
+        "rate_limit": "1000/minute",
+    }
+    # Without a Redis server to test against, run as if none was configured.
+    if "redis_url" in Settings.model_fields and not os.environ.get("REDIS_URL"):
+        values["redis_url"] = ""
+    return Settings(**(values | overrides))
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(environment="test", secret_key="t" * 40)
+def make_client(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., TestClient]]:
+    """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang"."""
+    with ExitStack() as stack:
+
+        def make(checks: dict[str, str] | None = None, **overrides: Any) -> TestClient:
+            app = create_app(base_settings(**overrides))
+            add_test_routes(app)
+            for name, behaviour in (checks or {}).items():
+                app.state.health_checks[name] = CHECKS[behaviour]
+            # The peer address gunicorn would see behind a local proxy, as in the Flask tests.
+            return stack.enter_context(TestClient(app, client=("127.0.0.1", 50000)))
+
+        yield make
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, Any]]]:
+    """The JSON log records written so far (each line must parse on its own)."""
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+
+    return read

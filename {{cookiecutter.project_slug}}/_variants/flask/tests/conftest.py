@@ -1,14 +1,22 @@
-"""Give the shared tests an httpx-style client over Flask's test client."""
+"""Fixtures: the app with a few test-only routes, built from settings a test can override,
+and an httpx-style client over Flask's test client, so the shared tests run on both."""
 
 import json
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask, request
 from flask.testing import FlaskClient
+from pydantic import BaseModel, Field
 
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.errors import ConflictError
+
+SECRET = "t" * 40
 
 
 class Response:
@@ -50,14 +58,93 @@ class Client:
     def delete(self, url: str, **kwargs: Any) -> Response:
         return self.request("DELETE", url, **kwargs)
 
+    def options(self, url: str, **kwargs: Any) -> Response:
+        return self.request("OPTIONS", url, **kwargs)
+
+
+class Thing(BaseModel):
+    name: str = Field(min_length=1)
+    size: int
+
+
+def add_test_routes(app: Flask) -> None:
+    @app.get("/test/boom")
+    def boom() -> str:
+        raise RuntimeError("boom\nforged line")
+
+    @app.post("/test/echo")
+    def echo() -> dict[str, int]:
+        return {"received": len(request.get_data())}
+
+    @app.get("/test/items/<int:item_id>")
+    def item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    @app.post("/test/things")
+    def things() -> dict[str, Any]:
+        return Thing.model_validate(request.get_json(force=True)).model_dump()
+
+    @app.get("/test/conflict")
+    def conflict() -> str:
+        raise ConflictError("already there")
+
+    @app.get("/test/slow")
+    def slow() -> dict[str, str]:
+        time.sleep(0.05)
+        return {"status": "ok"}
+
+
+def _ok() -> None:
+    return None
+
+
+def _fail() -> None:
+    raise ConnectionError("down")
+
+
+def _hang() -> None:
+    time.sleep(2)
+
+
+CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
+
+
+def base_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "secret_key": SECRET,
+        "rate_limit": "1000/minute",
+    }
+    # Without a Redis server to test against, run as if none was configured.
+    if "redis_url" in Settings.model_fields and not os.environ.get("REDIS_URL"):
+        values["redis_url"] = ""
+    return Settings(**(values | overrides))
+
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(environment="test", secret_key="t" * 40)
+def make_client(capsys: pytest.CaptureFixture[str]) -> Callable[..., Client]:
+    """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang"."""
+
+    def make(checks: dict[str, str] | None = None, **overrides: Any) -> Client:
+        app = create_app(base_settings(**overrides))
+        add_test_routes(app)
+        for name, behaviour in (checks or {}).items():
+            app.extensions["health_checks"][name] = CHECKS[behaviour]
+        return Client(app.test_client())
+
+    return make
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[Client]:
-    app = create_app(settings)
-    app.testing = True
-    yield Client(app.test_client())
+def client(make_client: Callable[..., Client]) -> Client:
+    return make_client()
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, Any]]]:
+    """The JSON log records written so far (each line must parse on its own)."""
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+
+    return read

@@ -1,0 +1,106 @@
+"""What only the FastAPI variant has: ASGI streaming, docs, lifespan and the worker class."""
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from limits.aio.storage import MemoryStorage
+
+from {{ cookiecutter.project_slug }}.app import create_app
+from {{ cookiecutter.project_slug }}.limiter import RateLimiter
+from {{ cookiecutter.project_slug }}.worker import Worker
+
+from .conftest import base_settings
+
+
+def test_streamed_body_over_the_limit_is_cut_off(make_client):
+    client = make_client(max_request_bytes=1000)
+    sent = []
+
+    def chunks():
+        for _ in range(100):
+            sent.append(1)
+            yield b"x" * 100
+
+    response = client.post("/test/echo", content=chunks())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_streamed_body_within_the_limit_is_read(make_client):
+    client = make_client(max_request_bytes=1000)
+    response = client.post("/test/echo", content=iter([b"x" * 400, b"y" * 400]))
+    assert response.json() == {"received": 800}
+
+
+def test_openapi_docs_outside_production_only(make_client):
+    client = make_client()
+    assert client.get("/openapi.json").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn.jsdelivr.net" in docs.headers["Content-Security-Policy"]
+    production = make_client(environment="production")
+    assert production.get("/openapi.json").status_code == 404
+    assert production.get("/docs").status_code == 404
+
+
+def test_routers_are_labelled_with_their_full_template():
+    app = create_app(base_settings())
+    router = APIRouter(prefix="/api/v9/widgets")
+
+    @router.get("/{widget_id}")
+    async def widget(widget_id: int) -> dict[str, int]:
+        return {"id": widget_id}
+
+    app.include_router(router)
+    with TestClient(app) as client:
+        assert client.get("/api/v9/widgets/3").status_code == 200
+        assert 'route="/api/v9/widgets/{widget_id}"' in client.get("/metrics").text
+        routes = client.get("/api/routes").json()["routes"]
+    assert {"method": "GET", "path": "/api/v9/widgets/{widget_id}"} in routes
+
+
+def test_closers_run_at_shutdown():
+    app = create_app(base_settings())
+    closed = []
+
+    async def close() -> None:
+        closed.append("closed")
+
+    app.state.closers.append(close)
+    with TestClient(app):
+        assert closed == []
+    assert closed == ["closed"]
+
+
+def test_worker_hides_the_server_header_and_its_own_access_log():
+    assert Worker.CONFIG_KWARGS["server_header"] is False
+    assert Worker.CONFIG_KWARGS["access_log"] is False
+
+
+class BrokenStorage(MemoryStorage):
+    async def incr(self, *args, **kwargs):
+        raise ConnectionError("storage down")
+
+
+def test_rate_limiter_fails_open_and_warns_once(logs):
+    limiter = RateLimiter("1/minute", BrokenStorage())
+    logs()
+
+    async def run() -> list[int | None]:
+        return [await limiter.retry_after("client") for _ in range(5)]
+
+    assert asyncio.run(run()) == [None] * 5
+    warnings = [r for r in logs() if r["event"] == "rate_limit_storage_unavailable"]
+    assert len(warnings) == 1
+
+
+def test_rate_limiter_recovers_after_the_cooldown():
+    limiter = RateLimiter("1/minute")
+
+    async def run() -> list[int | None]:
+        return [await limiter.retry_after("client") for _ in range(2)]
+
+    first, second = asyncio.run(run())
+    assert first is None
+    assert second is not None and second >= 1

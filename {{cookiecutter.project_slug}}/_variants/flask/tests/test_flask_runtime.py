@@ -1,0 +1,63 @@
+"""What only the Flask variant has: WSGI streaming, closing at exit, the sync limiter."""
+
+import io
+
+from limits.storage import MemoryStorage
+
+from {{ cookiecutter.project_slug }}.app import close_resources, create_app
+from {{ cookiecutter.project_slug }}.limiter import RateLimiter
+
+from .conftest import add_test_routes, base_settings
+
+
+def post_streamed(app, body: bytes):
+    # No Content-Length: the body is read until the stream ends, as with chunked encoding.
+    return app.test_client().post(
+        "/test/echo",
+        input_stream=io.BytesIO(body),
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_streamed_body_over_the_limit_is_cut_off():
+    app = create_app(base_settings(max_request_bytes=1000))
+    add_test_routes(app)
+    response = post_streamed(app, b"x" * 5000)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_streamed_body_within_the_limit_is_read():
+    app = create_app(base_settings(max_request_bytes=1000))
+    add_test_routes(app)
+    assert post_streamed(app, b"x" * 800).get_json() == {"received": 800}
+
+
+def test_closers_run_once_newest_first():
+    app = create_app(base_settings())
+    closed = []
+    app.extensions["closers"].extend([lambda: closed.append(1), lambda: closed.append(2)])
+    close_resources(app)
+    close_resources(app)
+    assert closed[:2] == [2, 1]
+    assert len(closed) == 2
+
+
+class BrokenStorage(MemoryStorage):
+    def incr(self, *args, **kwargs):
+        raise ConnectionError("storage down")
+
+
+def test_rate_limiter_fails_open_and_warns_once(logs):
+    limiter = RateLimiter("1/minute", BrokenStorage())
+    logs()
+    assert [limiter.retry_after("client") for _ in range(5)] == [None] * 5
+    warnings = [r for r in logs() if r["event"] == "rate_limit_storage_unavailable"]
+    assert len(warnings) == 1
+
+
+def test_rate_limiter_limits():
+    limiter = RateLimiter("1/minute")
+    assert limiter.retry_after("client") is None
+    second = limiter.retry_after("client")
+    assert second is not None and second >= 1

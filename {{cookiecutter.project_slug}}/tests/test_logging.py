@@ -1,0 +1,147 @@
+import json
+import logging
+
+import pytest
+import structlog
+
+from {{ cookiecutter.project_slug }} import request_id
+from {{ cookiecutter.project_slug }}.logging import configure_logging, formatter
+
+
+def access_lines(records):
+    return [r for r in records if r.get("event") == "request"]
+
+
+def test_one_access_line_per_request_with_every_field(client, logs):
+    logs()
+    client.get("/test/items/7", headers={"X-Request-ID": "req-7"})
+    (line,) = access_lines(logs())
+    assert line["method"] == "GET"
+    assert line["route"] == "/test/items/{item_id}"
+    assert line["path"] == "/test/items/7"
+    assert line["status"] == 200
+    assert line["duration_ms"] >= 0
+    assert line["request_id"] == "req-7"
+    assert line["client"] == "127.0.0.1"
+    assert line["level"] == "info"
+    assert line["timestamp"].endswith("Z")
+
+
+def test_probes_log_at_debug_only(client, logs):
+    logs()
+    client.get("/health/live")
+    client.get("/metrics")
+    assert access_lines(logs()) == []
+
+
+def test_probes_are_logged_at_debug_level(make_client, logs):
+    client = make_client(log_level="DEBUG")
+    logs()
+    client.get("/health/live")
+    (line,) = access_lines(logs())
+    assert line["level"] == "debug"
+
+
+def test_slow_requests_are_warnings(make_client, logs):
+    client = make_client(slow_request_ms=10)
+    logs()
+    client.get("/test/slow")
+    client.get("/status")
+    slow, fast = access_lines(logs())
+    assert (slow["level"], slow["slow"]) == ("warning", True)
+    assert fast["level"] == "info"
+    assert "slow" not in fast
+
+
+def test_hostile_values_cannot_break_or_forge_lines(client, capsys):
+    capsys.readouterr()
+    forged = '{"event": "request", "level": "info", "request_id": "forged"}'
+    client.get("/test/%0A" + forged.replace(" ", "%20"), headers={"X-Request-ID": 'x"}{"y'})
+    client.get("/test/boom")
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in out.splitlines()]
+    assert all(r.get("request_id") != "forged" for r in records)
+    assert any("\n" in r.get("path", "") for r in records)
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(make_client, logs):
+    trusted = make_client(trusted_proxies=["127.0.0.1"])
+    logs()
+    trusted.get("/status", headers={"X-Forwarded-For": "203.0.113.9, 127.0.0.1"})
+    assert access_lines(logs())[0]["client"] == "203.0.113.9"
+    untrusted = make_client(trusted_proxies=["10.0.0.1"])
+    logs()
+    untrusted.get("/status", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert access_lines(logs())[0]["client"] == "127.0.0.1"
+
+
+def test_standard_library_records_share_the_format(capsys):
+    configure_logging("INFO", json_logs=True)
+    token = request_id.bind("std-1")
+    try:
+        logging.getLogger("some.library").warning("disk %s", "full\nforged")
+    finally:
+        request_id.unbind(token)
+    (line,) = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["event"] == "disk full\nforged"
+    assert record["logger"] == "some.library"
+    assert record["level"] == "warning"
+    assert record["request_id"] == "std-1"
+
+
+def test_records_below_the_level_are_dropped(capsys):
+    configure_logging("WARNING", json_logs=True)
+    structlog.get_logger().info("quiet")
+    logging.getLogger("lib").info("quiet too")
+    structlog.get_logger().error("loud")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert '"loud"' in lines[0]
+
+
+@pytest.mark.parametrize("source", ["structlog", "stdlib"])
+def test_console_format_escapes_newlines(capsys, source):
+    configure_logging("INFO", json_logs=False)
+    if source == "structlog":
+        structlog.get_logger().info("hello", value="a\nb")
+    else:
+        logging.getLogger("lib").info("hello a\nb")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert "a\\nb" in out
+
+
+def test_exceptions_render_on_one_line(capsys):
+    configure_logging("INFO", json_logs=True)
+    try:
+        raise ValueError("bad\nvalue")
+    except ValueError:
+        logging.getLogger("lib").exception("failed")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert "ValueError" in lines[0]
+
+
+def test_unserialisable_values_still_give_json(capsys):
+    configure_logging("INFO", json_logs=True)
+    structlog.get_logger().info("odd", value=object(), lone="\ud800")
+    record = json.loads(capsys.readouterr().out)
+    assert record["event"] == "odd"
+    assert record["value"].startswith("<object")
+
+
+def test_gunicorn_formatter_is_the_json_formatter():
+    record = logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, "Booting", (), None)
+    assert json.loads(formatter().format(record))["event"] == "Booting"
+
+
+def test_timestamps_are_iso_8601_utc_with_microseconds():
+    from datetime import UTC, datetime
+
+    from {{ cookiecutter.project_slug }}.logging import timestamp
+
+    before = datetime.now(UTC)
+    text = timestamp()
+    parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs((parsed - before).total_seconds()) < 1

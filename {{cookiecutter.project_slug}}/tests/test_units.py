@@ -1,0 +1,135 @@
+"""The framework-neutral building blocks, tested directly."""
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from {{ cookiecutter.project_slug }} import health, metrics
+from {{ cookiecutter.project_slug }}.client_address import ClientAddress
+from {{ cookiecutter.project_slug }}.errors import (
+    RequestValidationFailed,
+    code_for_status,
+    error_body,
+)
+from {{ cookiecutter.project_slug }}.ratelimit import FailOpen, is_exempt, retry_after
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("10.0.0.5", None, "10.0.0.5"),
+        ("10.0.0.5", "1.2.3.4", "10.0.0.5"),  # peer is not a proxy: header ignored
+        ("127.0.0.1", "1.2.3.4", "1.2.3.4"),
+        ("127.0.0.1", "6.6.6.6, 1.2.3.4", "1.2.3.4"),  # left-most is the client's own claim
+        ("127.0.0.1", "1.2.3.4, 10.1.2.3", "1.2.3.4"),  # 10.1.2.3 is a trusted hop
+        ("127.0.0.1", "10.1.2.3", "10.1.2.3"),  # only proxies: the farthest one
+        ("127.0.0.1", " , ", "127.0.0.1"),
+        (None, None, "unknown"),
+    ],
+)
+def test_client_address(peer, forwarded, client):
+    resolver = ClientAddress(["127.0.0.1", "10.1.0.0/16"])
+    assert resolver.resolve(peer, forwarded) == client
+
+
+def test_client_address_ignores_unparsable_peers():
+    assert ClientAddress(["127.0.0.1"]).resolve("not-an-ip", "1.2.3.4") == "not-an-ip"
+
+
+def test_async_checks_run_concurrently_and_are_bounded():
+    async def slow() -> None:
+        await asyncio.sleep(0.3)
+
+    async def broken() -> None:
+        raise OSError("refused")
+
+    started = time.monotonic()
+    results = asyncio.run(health.run_async({"a": slow, "b": slow, "c": broken}, timeout=0.1))
+    assert time.monotonic() - started < 0.3
+    assert results["a"]["error"] == results["b"]["error"] == "timeout"
+    assert results["c"]["error"] == "OSError"
+
+
+def test_thread_checks_run_concurrently_and_are_bounded():
+    def slow() -> None:
+        time.sleep(0.3)
+
+    def fine() -> None:
+        return None
+
+    with ThreadPoolExecutor(4) as executor:
+        started = time.monotonic()
+        results = health.run_in_threads({"a": slow, "b": slow, "ok": fine}, 0.1, executor)
+        assert time.monotonic() - started < 0.3
+    assert results["a"]["error"] == results["b"]["error"] == "timeout"
+    assert results["ok"]["status"] == "ok"
+
+
+def test_readiness_body():
+    assert health.readiness({}) == (200, {"status": "ok", "checks": {}})
+    status, body = health.readiness({"db": {"status": "error", "latency_ms": 1.0}})
+    assert (status, body["status"]) == (503, "unavailable")
+
+
+@pytest.mark.parametrize(
+    ("path", "exempt"),
+    [
+        ("/health", True),
+        ("/health/ready", True),
+        ("/metrics", True),
+        ("/healthy", False),
+        ("/status", False),
+    ],
+)
+def test_exempt_paths(path, exempt):
+    assert is_exempt(path) is exempt
+
+
+def test_retry_after_is_whole_seconds_and_at_least_one():
+    assert retry_after(time.time() - 5) == 1
+    assert retry_after(time.time() + 9.2) == 10
+
+
+def test_fail_open_skips_the_storage_for_the_cooldown():
+    fail_open = FailOpen(cooldown=0.05)
+    assert not fail_open.skipping
+    fail_open.failed(ConnectionError("refused"))
+    assert fail_open.skipping
+    time.sleep(0.06)
+    assert not fail_open.skipping
+
+
+def test_metrics_in_multiprocess_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    payload, content_type = metrics.render()
+    assert content_type.startswith("text/plain")
+    assert b"process_cpu_seconds_total" in payload
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(404, "NOT_FOUND"), (413, "PAYLOAD_TOO_LARGE"), (418, "IM_A_TEAPOT"), (599, "ERROR")],
+)
+def test_codes_for_statuses(status, code):
+    assert code_for_status(status) == code
+
+
+def test_validation_details_drop_the_location_prefix():
+    error = RequestValidationFailed.from_errors(
+        [
+            {"loc": ("body", "tags", 0), "msg": "too long"},
+            {"loc": ("name",), "msg": "required"},
+        ]
+    )
+    assert error.status_code == 422
+    assert error.details == [
+        {"field": "tags.0", "message": "too long"},
+        {"field": "name", "message": "required"},
+    ]
+
+
+def test_error_body_leaves_out_empty_details():
+    assert error_body("X", "m", "r") == {"error": {"code": "X", "message": "m", "request_id": "r"}}
+    assert error_body("X", "m", None, [1])["error"]["details"] == [1]
