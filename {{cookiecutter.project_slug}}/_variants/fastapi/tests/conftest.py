@@ -5,6 +5,11 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.config import Settings
+{%- if cookiecutter.database != "none" %}
+
+# DATABASE_URL or a temporary SQLite file; a fresh schema; empty tables for every test.
+pytest_plugins = ["tests.database"]
+{%- endif %}
 
 
 @pytest.fixture

@@ -9,6 +9,11 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.config import Settings
+{%- if cookiecutter.database != "none" %}
+
+# DATABASE_URL or a temporary SQLite file; a fresh schema; empty tables for every test.
+pytest_plugins = ["tests.database"]
+{%- endif %}
 
 
 class Response:

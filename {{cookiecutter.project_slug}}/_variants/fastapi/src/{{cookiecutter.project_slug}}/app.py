@@ -4,6 +4,10 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+{%- if cookiecutter.database != "none" %}
+from {{ cookiecutter.project_slug }}.db import Database
+from {{ cookiecutter.project_slug }}.items import router as items_router
+{%- endif %}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,5 +24,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health/live")
     async def live() -> dict[str, str]:
         return {"status": "ok"}
+
+{%- if cookiecutter.database != "none" %}
+
+    database = Database(settings)
+    app.state.database = database
+    app.include_router(items_router)
+{%- endif %}
 
     return app
