@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 
-from alembic import command
 from {{ cookiecutter.project_slug }}.database_url import sync_url
 from {{ cookiecutter.project_slug }}.models import Base
 

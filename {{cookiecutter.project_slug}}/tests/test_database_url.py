@@ -23,8 +23,8 @@ def test_plain_and_explicit_urls_map_to_a_driver(given, sync, asynchronous):
 
 
 def test_everything_but_the_scheme_is_kept():
-    url = sync_url("postgres://user:p%40ss@db.internal:6543/orders?sslmode=require")
-    assert (url.username, url.password, url.host, url.port) == ("user", "p@ss", "db.internal", 6543)
+    url = sync_url("postgres://user:p%40ss@db:6543/orders?sslmode=require")
+    assert (url.username, url.password, url.host, url.port) == ("user", "p@ss", "db", 6543)
     assert url.database == "orders"
     assert url.query == {"sslmode": "require"}
 

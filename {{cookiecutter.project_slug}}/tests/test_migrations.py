@@ -1,8 +1,8 @@
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from alembic import command
 from {{ cookiecutter.project_slug }}.models import Base
 from tests.database import alembic_config
 

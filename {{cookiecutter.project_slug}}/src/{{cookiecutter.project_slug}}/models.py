@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, String, Text, func
+from sqlalchemy import DateTime, MetaData, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints: Alembic can then alter or drop them on every database alike.
@@ -15,6 +16,8 @@ NAMING_CONVENTION = {
 }
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
+# Aware UTC instants; MySQL keeps whole seconds unless asked for microseconds.
+Timestamp = DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def utcnow() -> datetime:
@@ -33,11 +36,6 @@ class Item(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
     description: Mapped[str | None] = mapped_column(Text)
-    # Set by the service, so every database stores the same UTC instants; the server
-    # default covers rows written by hand.
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
-    )
+    # Set by the service in UTC, so every database stores the same instants.
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)

@@ -22,6 +22,7 @@ UNAVAILABLE = (
     TimeoutError,
     ConnectionError,
 )
+DOWN_MESSAGE = "The database is unavailable; try again shortly"
 
 
 class Database:
@@ -46,7 +47,7 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
         except UNAVAILABLE as error:
-            raise ServiceUnavailableError("The database is unavailable; try again shortly") from error
+            raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:

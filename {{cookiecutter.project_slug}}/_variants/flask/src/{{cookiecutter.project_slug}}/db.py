@@ -26,6 +26,7 @@ UNAVAILABLE = (
     TimeoutError,
     ConnectionError,
 )
+DOWN_MESSAGE = "The database is unavailable; try again shortly"
 
 
 class Database:
@@ -50,7 +51,7 @@ class Database:
             with self.sessions() as session, session.begin():
                 yield session
         except UNAVAILABLE as error:
-            raise ServiceUnavailableError("The database is unavailable; try again shortly") from error
+            raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
 
 def with_session(view: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
