@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BARE = Path(__file__).resolve().parent / "bare"
 sys.path.insert(0, str(ROOT))
 
-from tests.template import matrix  # noqa: E402 - after the path is set
+from tests.services import PostgreSQL  # noqa: E402 - after the path is set
+from tests.template import matrix  # noqa: E402
 
 SECRET = "benchmark-secret-key-that-is-long-enough-0123456789"
 FRAMEWORKS = ("fastapi", "flask")
@@ -53,8 +55,17 @@ def free_port() -> int:
 def bake(output: Path, **answers: object) -> Path:
     args = [f"{k}={v}" for k, v in answers.items()]
     subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-f", "-o", str(output), str(ROOT)]
-        + args,
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-f",
+            "-o",
+            str(output),
+            str(ROOT),
+            *args,
+        ],
         check=True,
         capture_output=True,
     )
@@ -161,7 +172,9 @@ def wrk(url: str, seconds: float, connections: int) -> Figures:
     figures.p50_ms.append(_ms(re.search(r"50%\s+(\S+)", out).group(1)))
     figures.p99_ms.append(_ms(re.search(r"99%\s+(\S+)", out).group(1)))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     figures.errors += int(errors.group(1)) if errors else 0
     figures.errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     return figures
@@ -187,14 +200,16 @@ def median(values: list[float]) -> float:
 
 def print_throughput(rows: list[tuple[str, str, Figures, Figures]]) -> None:
     print("\n## Throughput and latency (median of the rounds; generated vs bare)\n")
-    print("| framework | path | generated req/s | bare req/s | ratio | generated p50 / p99 ms "
-          "| bare p50 / p99 ms | p99 ratio | non-2xx+errors (gen/bare) |")
+    print(
+        "| framework | path | generated req/s | bare req/s | ratio | generated p50 / p99 ms "
+        "| bare p50 / p99 ms | p99 ratio | non-2xx+errors (gen/bare) |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for framework, path, ours, theirs in rows:
         ratio = median(ours.rps) / median(theirs.rps)
         p99_ratio = median(ours.p99_ms) / median(theirs.p99_ms)
         print(
-            f"| {framework} | `GET {path}` | {median(ours.rps):,.0f} | {median(theirs.rps):,.0f} "
+            f"| {framework} | {path} | {median(ours.rps):,.0f} | {median(theirs.rps):,.0f} "
             f"| {ratio:.0%} | {median(ours.p50_ms):.2f} / {median(ours.p99_ms):.2f} "
             f"| {median(theirs.p50_ms):.2f} / {median(theirs.p99_ms):.2f} | {p99_ratio:.2f}x "
             f"| {ours.errors} / {theirs.errors} |"
@@ -212,7 +227,9 @@ def bake_times(work: Path, repeats: int, limit: int | None) -> list[tuple[str, f
             bake(out, **combo)
             durations.append(time.perf_counter() - started)
             shutil.rmtree(out)
-        label = "/".join(str(combo[k]) for k in ("framework", "database", "use_redis", "deployment"))
+        label = "/".join(
+            str(combo[k]) for k in ("framework", "database", "use_redis", "deployment")
+        )
         results.append((label, statistics.median(durations)))
     return results
 
@@ -230,62 +247,156 @@ def bake_to_green(work: Path, framework: str) -> float:
     return time.perf_counter() - started
 
 
+# (database, path) figures per framework; the generated and the bare app share the database.
+SCENARIOS = [
+    ("sqlite", "/status"),
+    ("sqlite", "/health/ready"),
+    ("sqlite", "/api/v1/items"),
+    ("postgresql", "/health/ready"),
+    ("postgresql", "/api/v1/items"),
+]
+# The driver each framework's generated service picks for a plain URL (docs/data-layer.md).
+BARE_SCHEMES = {
+    ("fastapi", "sqlite"): "sqlite+aiosqlite",
+    ("flask", "sqlite"): "sqlite",
+    ("fastapi", "postgresql"): "postgresql+psycopg",
+    ("flask", "postgresql"): "postgresql+psycopg",
+}
+SEED_ITEMS = 20
+
+
+def prepare_database(
+    project: Path, work: Path, framework: str, database: str, pg: PostgreSQL | None
+) -> str:
+    """A migrated database for this project; returns its plain URL."""
+    if database == "sqlite":
+        url = f"sqlite:///{work / f'{framework}.db'}"
+    else:
+        url = pg.create_database(f"bench_{framework}")
+    subprocess.run(
+        [uv(), "run", "--no-sync", "alembic", "upgrade", "head"],
+        cwd=project,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+    return url
+
+
+def seed(server: Server) -> None:
+    for n in range(SEED_ITEMS):
+        body = json.dumps({"name": f"item {n}", "description": "benchmark row"}).encode()
+        request = urllib.request.Request(
+            f"{server.url}/api/v1/items",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            if response.status != 201:
+                raise RuntimeError(f"seeding failed: {response.status}")
+
+
+def bare_url(framework: str, database: str, url: str) -> str:
+    return BARE_SCHEMES[framework, database] + url[url.index(":") :]
+
+
+def start_postgresql() -> PostgreSQL | None:
+    """A private PostgreSQL server when one is installed, else None (its rows are skipped)."""
+    return PostgreSQL() if PostgreSQL.binaries() else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny run that only proves it works")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one wrk round")
     parser.add_argument("--rounds", type=int, default=4, help="A B rounds per figure")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--path", default="/status", help="cheap endpoint to compare")
+    parser.add_argument("--no-postgresql", action="store_true", help="skip the PostgreSQL figures")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     if args.smoke:
         args.seconds, args.rounds = 1.0, 1
 
-    print(f"# Benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections}, "
-          f"{args.rounds} rounds x {args.seconds:.0f}s per side, 1 gunicorn worker each")
+    print(
+        f"# Benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections}, "
+        f"{args.rounds} rounds x {args.seconds:.0f}s per side, 1 gunicorn worker each"
+    )
     rows = []
     memory = []
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        work = Path(tmp)
-        for framework in FRAMEWORKS:
-            project = bake(work / framework, framework=framework)
-            subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
-            generated = start(project, {}, None, work / f"{framework}-gen.log", args.path)
-            bare = start(project, {}, f"{framework}_bare:app", work / f"{framework}-bare.log", args.path)
-            try:
-                time.sleep(1)
-                memory.append((framework, generated.worker_rss_kib(), bare.worker_rss_kib()))
-                ours, theirs = compare(
-                    generated, bare, args.path, args.rounds, args.seconds, args.connections
-                )
-                rows.append((framework, args.path, ours, theirs))
-            finally:
-                generated.stop()
-                bare.stop()
-        print_throughput(rows)
+    pg = None if args.no_postgresql else start_postgresql()
+    if pg is None:
+        print("(PostgreSQL figures skipped: no server installed or --no-postgresql)")
+    databases = ["sqlite"] + (["postgresql"] if pg else [])
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            work = Path(tmp)
+            for framework in FRAMEWORKS:
+                for database in databases:
+                    project = bake(
+                        work / f"{framework}-{database}", framework=framework, database=database
+                    )
+                    subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+                    url = prepare_database(project, work, framework, database, pg)
+                    label = f"{framework}-{database}"
+                    generated = start(
+                        project,
+                        {"DATABASE_URL": url},
+                        None,
+                        work / f"{label}-gen.log",
+                        "/health/live",
+                    )
+                    bare = start(
+                        project,
+                        {"BARE_DATABASE_URL": bare_url(framework, database, url)},
+                        f"{framework}_bare:app",
+                        work / f"{label}-bare.log",
+                        "/health/live",
+                    )
+                    try:
+                        seed(generated)
+                        time.sleep(1)
+                        if database == "sqlite":
+                            memory.append(
+                                (framework, generated.worker_rss_kib(), bare.worker_rss_kib())
+                            )
+                        for scenario_database, path in SCENARIOS:
+                            if scenario_database != database:
+                                continue
+                            ours, theirs = compare(
+                                generated, bare, path, args.rounds, args.seconds, args.connections
+                            )
+                            rows.append((framework, f"`GET {path}` ({database})", ours, theirs))
+                    finally:
+                        generated.stop()
+                        bare.stop()
+            print_throughput(rows)
 
-        print("\n## Idle resident memory of one worker (KiB)\n")
-        print("| framework | generated | bare | ratio |")
-        print("| --- | ---: | ---: | ---: |")
-        for framework, ours, theirs in memory:
-            print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {max(ours) / max(theirs):.2f}x |")
+            print("\n## Idle resident memory of one worker (KiB)\n")
+            print("| framework | generated | bare | ratio |")
+            print("| --- | ---: | ---: | ---: |")
+            for framework, ours, theirs in memory:
+                ratio = max(ours) / max(theirs)
+                print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {ratio:.2f}x |")
 
-        repeats = 1 if args.smoke else 3
-        times = bake_times(work, repeats, limit=4 if args.smoke else None)
-        print(f"\n## Bake time per combination (median of {repeats})\n")
-        print("| combination | seconds |")
-        print("| --- | ---: |")
-        for label, seconds in times:
-            print(f"| {label} | {seconds:.2f} |")
-        print(f"| **median of all** | **{statistics.median(t for _, t in times):.2f}** |")
+            repeats = 1 if args.smoke else 3
+            times = bake_times(work, repeats, limit=4 if args.smoke else None)
+            print(f"\n## Bake time per combination (median of {repeats})\n")
+            print("| combination | seconds |")
+            print("| --- | ---: |")
+            for label, seconds in times:
+                print(f"| {label} | {seconds:.2f} |")
+            print(f"| **median of all** | **{statistics.median(t for _, t in times):.2f}** |")
 
-        print("\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache)\n")
-        print("| framework | seconds |")
-        print("| --- | ---: |")
-        for framework in FRAMEWORKS:
-            print(f"| {framework} | {bake_to_green(work, framework):.1f} |")
+            print("\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache)\n")
+            print("| framework | seconds |")
+            print("| --- | ---: |")
+            for framework in FRAMEWORKS:
+                print(f"| {framework} | {bake_to_green(work, framework):.1f} |")
+    finally:
+        if pg is not None:
+            pg.cleanup()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ import pytest
 
 from tests.template import ROOT, defaults
 
+# Real database and cache servers for the live tiers.
+pytest_plugins = ["tests.services"]
+
 
 def pytest_configure(config):
     # One uv cache for every generated project in the run (and across runs).

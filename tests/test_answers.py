@@ -7,7 +7,7 @@ import pytest
 from tests.checks import problems, ruff
 
 AWKWARD = {
-    "project_name": "Zoë's \"Quoted\" Café",
+    "project_name": 'Zoë\'s "Quoted" Café',
     "author_name": "Renée O'Brien-Łukasz \\ Jr.",
     "description": "Serves café orders: 'fast', \"safe\" & <cheap> — {braces} \\ backslash.",
 }

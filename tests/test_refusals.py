@@ -32,7 +32,16 @@ BAD_ANSWERS = [
 def run_cookiecutter(tmp_path, answers):
     args = [f"{k}={v}" for k, v in answers.items()]
     return subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(ROOT), *args],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            str(ROOT),
+            *args,
+        ],
         capture_output=True,
         text=True,
         check=False,
