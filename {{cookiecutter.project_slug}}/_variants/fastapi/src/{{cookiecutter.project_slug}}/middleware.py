@@ -41,6 +41,7 @@ class ServiceMiddleware:
         self.clients = ClientAddress(settings.trusted_proxies)
         self.headers = _encode(security_headers(settings.is_production))
         self.docs_headers = _encode(security_headers(settings.is_production, DOCS_CSP))
+        self.production = settings.is_production
         self.log = get_logger("access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -82,14 +83,16 @@ class ServiceMiddleware:
                 await self._send_error(send_with_headers, rejection, rid)
             else:
                 await self.app(scope, self._counting(receive), send_with_headers)
-        except Exception:
+        except Exception as exc:
             if started_response:
                 raise  # nothing left to tell the client; the server closes the connection
             self.log.exception("unhandled_exception", path=path)
-            await self._send_error(send_with_headers, AppError(), rid)
+            message = None if self.production else f"{AppError.default_message}: {exc!r}"
+            await self._send_error(send_with_headers, AppError(message), rid)
         finally:
             duration = time.perf_counter() - started
-            route_object = scope.get("route")
+            # 405: the path matched a route but the method did not; Flask knows no rule then.
+            route_object = scope.get("route") if status != 405 else None
             route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
             metrics.observe(scope["method"], route, status, duration)
             fields: dict[str, Any] = {
