@@ -1,11 +1,25 @@
-"""gunicorn settings: `gunicorn -c gunicorn.conf.py` starts the service everywhere."""
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py` starts the service everywhere.
+
+Everything operators tune comes from the environment: BIND (or PORT), WEB_CONCURRENCY,
+GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_KEEPALIVE, GUNICORN_MAX_REQUESTS,
+PROMETHEUS_MULTIPROC_DIR, TRUSTED_PROXIES and LOG_LEVEL.
+"""
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from {{ cookiecutter.project_slug }}.config import Settings
 
 wsgi_app = "{{ cookiecutter.project_slug }}.app:create_app()"
 {%- if cookiecutter.framework == "fastapi" %}
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn's worker without its Server header and its own access log.
+worker_class = "{{ cookiecutter.project_slug }}.worker.Worker"
 {%- else %}
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -14,7 +28,93 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # PaaS platforms hand the port in PORT; everything else can set BIND.
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # The classic (2 x cores) + 1: one worker per core busy on CPU while another waits on I/O.
+# cpu_count() sees the host's cores, not a container's CPU limit: set WEB_CONCURRENCY there.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Recycle each worker after about this many requests (a slow leak cannot grow forever); the
+# jitter keeps the workers from all restarting at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = max_requests // 10
+# X-Forwarded-* are believed only from these peers (nginx, the ingress): the same list the
+# service uses to find the client's address.
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1")
+# gunicorn 24+ otherwise opens a control socket in $HOME, which a service account may not have.
+control_socket_disable = True
+
+# One log stream: gunicorn's own records go through the service's formatter to stdout, and
+# the access log is the service's (one line per request, with its request_id).
+accesslog = None
+loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
+try:
+    _json_logs = Settings().json_logs
+except ValidationError:  # the worker refuses to start and names the setting
+    _json_logs = True
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "service": {
+            "()": "{{ cookiecutter.project_slug }}.logging.formatter",
+            "json_logs": _json_logs,
+        }
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "service",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": loglevel.upper()},
+    "loggers": {
+        "gunicorn.error": {"handlers": [], "propagate": True},
+        "gunicorn.access": {"handlers": [], "propagate": False},
+    },
+}
+# Metrics folders this master created itself, removed again on exit.
+_temp_dirs: list[str] = []
+
+
+def on_starting(server: Any) -> None:
+    """Prepare the metrics folder the workers share (prometheus-client multiprocess mode).
+
+    Set before any worker imports prometheus_client; emptied, because files left by an earlier
+    run would be added to this one's counts.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        Path(path).mkdir(parents=True, exist_ok=True)
+    else:
+        path = tempfile.mkdtemp(prefix="prometheus-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        _temp_dirs.append(path)
+    server.log.info("metrics multiprocess dir: %s", path)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges must not be summed any more."""
+    # Imported here, never at the top: workers must import prometheus_client only after
+    # on_starting has set PROMETHEUS_MULTIPROC_DIR.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Close pools and clients of a Flask worker (FastAPI closes its own in the lifespan)."""
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
+    if not isinstance(extensions, dict):
+        return
+    for close in reversed(extensions.get("closers", [])):
+        try:
+            close()
+        except Exception:  # one failing closer must not keep the others open
+            server.log.exception("closer_failed")
+
+
+def on_exit(server: Any) -> None:
+    for path in _temp_dirs:
+        shutil.rmtree(path, ignore_errors=True)

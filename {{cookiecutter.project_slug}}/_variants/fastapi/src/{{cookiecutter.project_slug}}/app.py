@@ -1,17 +1,36 @@
 """FastAPI application factory."""
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__, handlers, system
 from {{ cookiecutter.project_slug }}.config import Settings, get_settings
 {%- if cookiecutter.database != "none" %}
 from {{ cookiecutter.project_slug }}.db import Database
 from {{ cookiecutter.project_slug }}.items import router as items_router
 {%- endif %}
+from {{ cookiecutter.project_slug }}.limiter import RateLimiter
+from {{ cookiecutter.project_slug }}.logging import configure_logging
+from {{ cookiecutter.project_slug }}.middleware import ServiceMiddleware
+{%- if cookiecutter.use_redis %}
+from {{ cookiecutter.project_slug }}.redis_client import create_cache, create_redis, rate_limit_storage
+{%- endif %}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Worker shutdown: close pools and clients, newest first.
+    for close in reversed(app.state.closers):
+        await close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.json_logs)
     docs = not settings.is_production
     app = FastAPI(
         title=SERVICE_NAME,
@@ -19,17 +38,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
+        lifespan=lifespan,
     )
-
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
+    # Dependencies register a readiness check and a closer here (see docs/contract.md).
+    app.state.health_checks = {}
+    app.state.closers = []
+    limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+{%- if cookiecutter.use_redis %}
+    # No REDIS_URL (the tests without a server): memory rate limits, the cache always misses.
+    redis = create_redis(settings) if settings.redis_url else None
+    app.state.cache = create_cache(redis, settings)
+    if redis is not None:
+        app.state.health_checks["redis"] = redis.ping
+        app.state.closers.append(redis.aclose)
+        if settings.rate_limit:
+            limiter = RateLimiter(settings.rate_limit, rate_limit_storage(redis, settings))
+{%- endif %}
 
 {%- if cookiecutter.database != "none" %}
-
     database = Database(settings)
     app.state.database = database
+    app.state.health_checks["database"] = database.ping
+    app.state.closers.append(database.dispose)
     app.include_router(items_router)
 {%- endif %}
 
+    handlers.install(app)
+    system.install(app, settings)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    # Added last, so it is the outermost layer: its headers and log cover every answer.
+    app.add_middleware(ServiceMiddleware, settings=settings, limiter=limiter)
     return app

@@ -1,28 +1,62 @@
 """Flask application factory."""
 
-from flask import Flask
+import atexit
 
+from flask import Flask
+from flask_cors import CORS
+
+from {{ cookiecutter.project_slug }} import handlers, middleware, system
 from {{ cookiecutter.project_slug }}.config import Settings, get_settings
 {%- if cookiecutter.database != "none" %}
 from {{ cookiecutter.project_slug }}.db import Database
 from {{ cookiecutter.project_slug }}.items import blueprint as items_blueprint
 {%- endif %}
+from {{ cookiecutter.project_slug }}.limiter import RateLimiter
+from {{ cookiecutter.project_slug }}.logging import configure_logging
+{%- if cookiecutter.use_redis %}
+from {{ cookiecutter.project_slug }}.redis_client import create_cache, create_redis, rate_limit_storage
+{%- endif %}
+
+
+def close_resources(app: Flask) -> None:
+    """Close pools and clients, newest first, each once (gunicorn's worker_exit, atexit)."""
+    closers = app.extensions["closers"]
+    while closers:
+        closers.pop()()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.json_logs)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
-
-    @app.get("/health/live")
-    def live() -> dict[str, str]:
-        return {"status": "ok"}
+    # Dependencies register a readiness check and a closer here (see docs/contract.md).
+    app.extensions["health_checks"] = {}
+    app.extensions["closers"] = []
+    limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+{%- if cookiecutter.use_redis %}
+    # No REDIS_URL (the tests without a server): memory rate limits, the cache always misses.
+    redis = create_redis(settings) if settings.redis_url else None
+    app.extensions["cache"] = create_cache(redis, settings)
+    if redis is not None:
+        app.extensions["health_checks"]["redis"] = redis.ping
+        app.extensions["closers"].append(redis.close)
+        if settings.rate_limit:
+            limiter = RateLimiter(settings.rate_limit, rate_limit_storage(redis, settings))
+{%- endif %}
 
 {%- if cookiecutter.database != "none" %}
-
     database = Database(settings)
     app.extensions["database"] = database
+    app.extensions["health_checks"]["database"] = database.ping
+    app.extensions["closers"].append(database.dispose)
     app.register_blueprint(items_blueprint)
 {%- endif %}
 
+    middleware.install(app, settings, limiter)
+    handlers.install(app, settings.is_production)
+    system.install(app, settings)
+    if settings.cors_origins:
+        CORS(app, origins=settings.cors_origins, expose_headers=["X-Request-ID", "Retry-After"])
+    atexit.register(close_resources, app)
     return app

@@ -1,0 +1,156 @@
+"""One pure ASGI middleware for what every request needs.
+
+Request ID, body-size limit, rate limit, security headers, metrics and the access log in a
+single layer: each extra layer (and BaseHTTPMiddleware above all) costs throughput.
+"""
+
+import time
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from {{ cookiecutter.project_slug }} import metrics, request_id
+from {{ cookiecutter.project_slug }}.client_address import ClientAddress
+from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.errors import (
+    AppError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    error_body,
+)
+from {{ cookiecutter.project_slug }}.limiter import RateLimiter
+from {{ cookiecutter.project_slug }}.logging import get_logger
+from {{ cookiecutter.project_slug }}.ratelimit import is_exempt
+from {{ cookiecutter.project_slug }}.security import DOCS_CSP, security_headers
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def _encode(headers: list[tuple[str, str]]) -> Headers:
+    return [(name.lower().encode(), value.encode()) for name, value in headers]
+
+
+class ServiceMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings, limiter: RateLimiter | None) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.max_body = settings.max_request_bytes
+        self.slow_seconds = settings.slow_request_ms / 1000
+        self.clients = ClientAddress(settings.trusted_proxies)
+        self.headers = _encode(security_headers(settings.is_production))
+        self.docs_headers = _encode(security_headers(settings.is_production, DOCS_CSP))
+        self.production = settings.is_production
+        self.log = get_logger("access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming_id = content_length = forwarded_for = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming_id = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value
+            elif name == b"x-forwarded-for":
+                forwarded_for = value.decode("latin-1")
+        rid = request_id.accept_or_new(incoming_id)
+        token = request_id.bind(rid)
+        path: str = scope["path"]
+        peer = scope.get("client")
+        client = self.clients.resolve(peer[0] if peer else None, forwarded_for)
+        extra = [
+            *(self.docs_headers if path.startswith("/docs") else self.headers),
+            (b"x-request-id", rid.encode()),
+        ]
+        status = 500
+        started_response = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        try:
+            rejection = await self._reject(path, client, content_length)
+            if rejection is not None:
+                await self._send_error(send_with_headers, rejection, rid)
+            else:
+                await self.app(scope, self._counting(receive), send_with_headers)
+        except Exception as exc:
+            if started_response:
+                raise  # nothing left to tell the client; the server closes the connection
+            self.log.exception("unhandled_exception", path=path)
+            message = None if self.production else f"{AppError.default_message}: {exc!r}"
+            await self._send_error(send_with_headers, AppError(message), rid)
+        finally:
+            duration = time.perf_counter() - started
+            # 405: the path matched a route but the method did not; Flask knows no rule then.
+            route_object = scope.get("route") if status != 405 else None
+            route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
+            metrics.observe(scope["method"], route, status, duration)
+            fields: dict[str, Any] = {
+                "method": scope["method"],
+                "route": route,
+                "path": path,
+                "status": status,
+                "duration_ms": round(duration * 1000, 2),
+                "client": client,
+            }
+            if is_exempt(path):
+                self.log.debug("request", **fields)
+            elif duration > self.slow_seconds:
+                self.log.warning("request", slow=True, **fields)
+            else:
+                self.log.info("request", **fields)
+            request_id.unbind(token)
+
+    async def _reject(
+        self, path: str, client: str, content_length: bytes | None
+    ) -> AppError | None:
+        if (
+            content_length is not None
+            and content_length.isdigit()
+            and int(content_length) > self.max_body
+        ):
+            return PayloadTooLargeError()
+        if self.limiter is not None and not is_exempt(path):
+            wait = await self.limiter.retry_after(client)
+            if wait is not None:
+                return RateLimitedError(wait)
+        return None
+
+    def _counting(self, receive: Receive) -> Receive:
+        """Stop a streamed body once it passes the limit, without reading the rest."""
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    # An HTTPException passes FastAPI's body parsing unchanged.
+                    raise HTTPException(413, PayloadTooLargeError.default_message)
+            return message
+
+        return counting_receive
+
+    async def _send_error(self, send: Send, error: AppError, rid: str) -> None:
+        body = orjson.dumps(error_body(error.code, error.message, rid, error.details))
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if isinstance(error, RateLimitedError):
+            headers.append((b"retry-after", str(error.retry_after).encode()))
+        await send(
+            {"type": "http.response.start", "status": error.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,32 @@
+"""Request IDs: keep a well-formed incoming `X-Request-ID`, otherwise make one.
+
+The current ID lives in a context variable, so every log line written while serving the
+request carries it (see `logging.add_request_id`), in threads and asyncio tasks alike.
+"""
+
+import re
+import uuid
+from contextvars import ContextVar, Token
+
+HEADER = "X-Request-ID"
+_WELL_FORMED = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_current: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def accept_or_new(incoming: str | None) -> str:
+    """The incoming ID when it is safe to echo and log, else a fresh random one."""
+    if incoming and _WELL_FORMED.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def current() -> str | None:
+    return _current.get()
+
+
+def bind(request_id: str) -> Token[str | None]:
+    return _current.set(request_id)
+
+
+def unbind(token: Token[str | None]) -> None:
+    _current.reset(token)

@@ -1,0 +1,25 @@
+"""Response headers every answer carries, errors included."""
+
+# An API serves JSON: nothing may load from it, frame it or run in it.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI (FastAPI's /docs, never in production) loads its script and styles from a CDN.
+DOCS_CSP = (
+    "default-src 'none'; frame-ancestors 'none'; connect-src 'self'; img-src 'self' data: https:;"
+    " script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net;"
+    " style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net"
+)
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def security_headers(production: bool, csp: str = API_CSP) -> list[tuple[str, str]]:
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Content-Security-Policy", csp),
+        ("Permissions-Policy", "camera=(), geolocation=(), microphone=(), payment=(), usb=()"),
+    ]
+    if production:
+        # Only behind TLS; browsers then refuse plain HTTP to this host for two years.
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
