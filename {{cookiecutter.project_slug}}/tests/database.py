@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from {{ cookiecutter.project_slug }}.database_url import sync_url
 from {{ cookiecutter.project_slug }}.models import Base
@@ -26,6 +26,14 @@ def pytest_configure(config: pytest.Config) -> None:
         folder = tempfile.mkdtemp(prefix="test-database-")
         os.environ["DATABASE_URL"] = f"sqlite:///{folder}/test.db"
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def unreachable(database_url: str) -> str:
+    """The same kind of database, somewhere nothing answers."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return "sqlite:////nonexistent-folder/unreachable.db"
+    return url.set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
 
 
 def alembic_config(database_url: str) -> Config:

@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.db import Database
 from {{ cookiecutter.project_slug }}.errors import ServiceUnavailableError
 from {{ cookiecutter.project_slug }}.models import Item
+from tests.database import unreachable
 
 pytestmark = pytest.mark.anyio
 
@@ -24,14 +24,6 @@ async def database(database_url) -> AsyncIterator[Database]:
     database = Database(Settings(database_url=database_url, db_pool_size=2))
     yield database
     await database.dispose()
-
-
-def unreachable(database_url: str) -> str:
-    """The same kind of database, somewhere nothing answers."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return "sqlite:////nonexistent-folder/unreachable.db"
-    return url.set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
 
 
 async def count(database: Database) -> int:
