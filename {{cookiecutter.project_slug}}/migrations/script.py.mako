@@ -15,10 +15,12 @@ down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
-
+## Each empty expression below renders as a blank line: the revision gets the two blank lines
+## the formatter wants, and this template has no run of blank lines.
+${""}
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
 
-
+${""}
 def downgrade() -> None:
     ${downgrades if downgrades else "pass"}
