@@ -28,7 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
-def unreachable(database_url: str) -> str:
+@pytest.fixture(scope="session")
+def unreachable_url(database_url: str) -> str:
     """The same kind of database, somewhere nothing answers."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
@@ -36,7 +37,7 @@ def unreachable(database_url: str) -> str:
     return url.set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
 
 
-def alembic_config(database_url: str) -> Config:
+def make_alembic_config(database_url: str) -> Config:
     config = Config(str(PROJECT / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     # The test run keeps its own logging set-up.
@@ -47,6 +48,11 @@ def alembic_config(database_url: str) -> Config:
 @pytest.fixture(scope="session")
 def database_url() -> str:
     return os.environ["DATABASE_URL"]
+
+
+@pytest.fixture
+def alembic_config(database_url: str) -> Config:
+    return make_alembic_config(database_url)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +68,7 @@ def schema(sync_engine: Engine, database_url: str) -> None:
     Base.metadata.drop_all(sync_engine)
     with sync_engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    command.upgrade(alembic_config(database_url), "head")
+    command.upgrade(make_alembic_config(database_url), "head")
 
 
 @pytest.fixture(autouse=True)

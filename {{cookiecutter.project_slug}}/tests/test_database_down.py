@@ -5,15 +5,14 @@ import time
 import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from tests.database import unreachable
 
 
 @pytest.fixture
-def settings(database_url):
+def settings(unreachable_url):
     return Settings(
         environment="test",
         secret_key="t" * 40,
-        database_url=unreachable(database_url),
+        database_url=unreachable_url,
         db_connect_timeout=1,
         health_check_timeout=2,
     )

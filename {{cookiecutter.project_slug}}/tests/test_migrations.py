@@ -4,7 +4,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from {{ cookiecutter.project_slug }}.models import Base
-from tests.database import alembic_config
 
 
 def test_migrations_match_the_models(sync_engine):
@@ -14,13 +13,12 @@ def test_migrations_match_the_models(sync_engine):
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_alembic_check_finds_nothing_to_generate(database_url):
-    command.check(alembic_config(database_url))
+def test_alembic_check_finds_nothing_to_generate(alembic_config):
+    command.check(alembic_config)
 
 
-def test_migrations_go_down_and_up_again(sync_engine, database_url):
-    config = alembic_config(database_url)
-    command.downgrade(config, "base")
+def test_migrations_go_down_and_up_again(sync_engine, alembic_config):
+    command.downgrade(alembic_config, "base")
     assert "items" not in inspect(sync_engine).get_table_names()
-    command.upgrade(config, "head")
+    command.upgrade(alembic_config, "head")
     assert "items" in inspect(sync_engine).get_table_names()

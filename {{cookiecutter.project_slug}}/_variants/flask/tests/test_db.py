@@ -9,7 +9,6 @@ from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.db import Database
 from {{ cookiecutter.project_slug }}.errors import ServiceUnavailableError
 from {{ cookiecutter.project_slug }}.models import Item
-from tests.database import unreachable
 
 
 @pytest.fixture
@@ -48,9 +47,9 @@ def test_session_is_closed_afterwards(database):
     assert not session.in_transaction()
 
 
-def test_an_unreachable_database_is_a_503(database_url):
+def test_an_unreachable_database_is_a_503(unreachable_url):
     database = Database(
-        Settings(database_url=unreachable(database_url), db_connect_timeout=1, db_pool_timeout=1)
+        Settings(database_url=unreachable_url, db_connect_timeout=1, db_pool_timeout=1)
     )
     with pytest.raises(ServiceUnavailableError) as caught, database.session() as session:
         session.execute(text("SELECT 1"))
