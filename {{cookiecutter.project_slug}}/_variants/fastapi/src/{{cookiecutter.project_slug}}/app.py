@@ -8,6 +8,10 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__, handlers, system
 from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+{%- if cookiecutter.database != "none" %}
+from {{ cookiecutter.project_slug }}.db import Database
+from {{ cookiecutter.project_slug }}.items import router as items_router
+{%- endif %}
 from {{ cookiecutter.project_slug }}.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.logging import configure_logging
 from {{ cookiecutter.project_slug }}.middleware import ServiceMiddleware
@@ -49,6 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.closers.append(redis.aclose)
         if settings.rate_limit:
             limiter = RateLimiter(settings.rate_limit, rate_limit_storage(redis, settings))
+{%- endif %}
+
+{%- if cookiecutter.database != "none" %}
+    database = Database(settings)
+    app.state.database = database
+    app.state.health_checks["database"] = database.ping
+    app.state.closers.append(database.dispose)
+    app.include_router(items_router)
 {%- endif %}
 
     handlers.install(app)

@@ -7,6 +7,10 @@ from flask_cors import CORS
 
 from {{ cookiecutter.project_slug }} import handlers, middleware, system
 from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+{%- if cookiecutter.database != "none" %}
+from {{ cookiecutter.project_slug }}.db import Database
+from {{ cookiecutter.project_slug }}.items import blueprint as items_blueprint
+{%- endif %}
 from {{ cookiecutter.project_slug }}.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.logging import configure_logging
 {%- if cookiecutter.use_redis %}
@@ -39,6 +43,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["closers"].append(redis.close)
         if settings.rate_limit:
             limiter = RateLimiter(settings.rate_limit, rate_limit_storage(redis, settings))
+{%- endif %}
+
+{%- if cookiecutter.database != "none" %}
+    database = Database(settings)
+    app.extensions["database"] = database
+    app.extensions["health_checks"]["database"] = database.ping
+    app.extensions["closers"].append(database.dispose)
+    app.register_blueprint(items_blueprint)
 {%- endif %}
 
     middleware.install(app, settings, limiter)

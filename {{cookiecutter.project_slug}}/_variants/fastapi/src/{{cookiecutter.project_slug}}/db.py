@@ -1,0 +1,61 @@
+"""The database for FastAPI: an async engine, and one session per request."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import exc, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.database_url import async_url
+from {{ cookiecutter.project_slug }}.engine_options import engine_options, prepare_engine
+from {{ cookiecutter.project_slug }}.errors import ServiceUnavailableError
+
+# "The database cannot be reached now" (down, restarting, pool exhausted), not "this request
+# is wrong": clients get a 503 and may retry.
+UNAVAILABLE = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    TimeoutError,
+    ConnectionError,
+)
+DOWN_MESSAGE = "The database is unavailable; try again shortly"
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        url = async_url(settings.database_url)
+        self.engine = create_async_engine(url, **engine_options(url, settings))
+        prepare_engine(self.engine.sync_engine, settings)
+        # Objects stay readable after the commit, without another round trip.
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit on success, roll back on error, always close."""
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        except UNAVAILABLE as error:
+            raise ServiceUnavailableError(DOWN_MESSAGE) from error
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.database
+    async with database.session() as session:
+        yield session
+
+
+# scope="function" ends the session when the endpoint returns, before the response is sent:
+# a commit that fails becomes a 503 instead of a 201 for a row that was never stored.
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]

@@ -1,0 +1,64 @@
+"""The example resource, /api/v1/items: list, read, create, update, delete."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from {{ cookiecutter.project_slug }}.db import SessionDep
+from {{ cookiecutter.project_slug }}.repository import ItemRepository
+from {{ cookiecutter.project_slug }}.schemas import (
+    ItemCreate,
+    ItemRead,
+    ItemUpdate,
+    Page,
+    PageParams,
+)
+
+PREFIX = "/api/v1/items"
+router = APIRouter(prefix=PREFIX, tags=["items"])
+
+
+def repository(session: SessionDep) -> ItemRepository:
+    return ItemRepository(session)
+
+
+Items = Annotated[ItemRepository, Depends(repository)]
+
+
+@router.get("")
+async def list_items(items: Items, page: Annotated[PageParams, Query()]) -> Page:
+    rows, total = await items.page(limit=page.limit, offset=page.offset)
+    return Page(
+        items=[ItemRead.model_validate(row) for row in rows],
+        limit=page.limit,
+        offset=page.offset,
+        total=total,
+    )
+
+
+@router.get("/{item_id}")
+async def get_item(item_id: int, items: Items) -> ItemRead:
+    return ItemRead.model_validate(await items.get(item_id))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_item(data: ItemCreate, items: Items, response: Response) -> ItemRead:
+    item = ItemRead.model_validate(await items.create(data))
+    response.headers["Location"] = f"{PREFIX}/{item.id}"
+    return item
+
+
+@router.put("/{item_id}")
+async def replace_item(item_id: int, data: ItemCreate, items: Items) -> ItemRead:
+    return ItemRead.model_validate(await items.update(item_id, data))
+
+
+@router.patch("/{item_id}")
+async def update_item(item_id: int, data: ItemUpdate, items: Items) -> ItemRead:
+    return ItemRead.model_validate(await items.update(item_id, data))
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(item_id: int, items: Items) -> Response:
+    await items.delete(item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,44 @@
+"""Database access for the example resource; the router never builds queries itself."""
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from {{ cookiecutter.project_slug }}.errors import NotFoundError
+from {{ cookiecutter.project_slug }}.models import Item
+from {{ cookiecutter.project_slug }}.schemas import ItemCreate, ItemUpdate
+
+
+class ItemRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def page(self, *, limit: int, offset: int) -> tuple[list[Item], int]:
+        total = await self.session.scalar(select(func.count()).select_from(Item))
+        items = await self.session.scalars(
+            select(Item).order_by(Item.id).limit(limit).offset(offset)
+        )
+        return list(items), total or 0
+
+    async def get(self, item_id: int) -> Item:
+        item = await self.session.get(Item, item_id)
+        if item is None:
+            raise NotFoundError(f"Item {item_id} not found")
+        return item
+
+    async def create(self, data: ItemCreate) -> Item:
+        item = Item(**data.model_dump())
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
+        item = await self.get(item_id)
+        # A partial update changes only the fields the client sent.
+        for field, value in data.model_dump(exclude_unset=isinstance(data, ItemUpdate)).items():
+            setattr(item, field, value)
+        await self.session.flush()
+        return item
+
+    async def delete(self, item_id: int) -> None:
+        await self.session.delete(await self.get(item_id))
+        await self.session.flush()

@@ -1,0 +1,73 @@
+"""The example resource, /api/v1/items: list, read, create, update, delete."""
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy.orm import Session
+
+from {{ cookiecutter.project_slug }}.db import with_session
+from {{ cookiecutter.project_slug }}.repository import ItemRepository
+from {{ cookiecutter.project_slug }}.schemas import (
+    ItemCreate,
+    ItemRead,
+    ItemUpdate,
+    Page,
+    PageParams,
+)
+
+PREFIX = "/api/v1/items"
+blueprint = Blueprint("items", __name__, url_prefix=PREFIX)
+
+# pydantic's ValidationError raised here is rendered as the contract's 422 VALIDATION_ERROR.
+
+
+def _body() -> Any:
+    # A missing or malformed JSON body validates as None: a 422 that says what was expected.
+    return request.get_json(silent=True)
+
+
+def _read(item: object) -> dict[str, Any]:
+    return ItemRead.model_validate(item).model_dump(mode="json")
+
+
+@blueprint.get("")
+@with_session
+def list_items(session: Session) -> dict[str, Any]:
+    page = PageParams.model_validate(request.args.to_dict())
+    rows, total = ItemRepository(session).page(limit=page.limit, offset=page.offset)
+    items = [ItemRead.model_validate(row) for row in rows]
+    return Page(items=items, limit=page.limit, offset=page.offset, total=total).model_dump(
+        mode="json"
+    )
+
+
+@blueprint.get("/<int:item_id>")
+@with_session
+def get_item(session: Session, item_id: int) -> dict[str, Any]:
+    return _read(ItemRepository(session).get(item_id))
+
+
+@blueprint.post("")
+@with_session
+def create_item(session: Session) -> tuple[dict[str, Any], int, dict[str, str]]:
+    item = _read(ItemRepository(session).create(ItemCreate.model_validate(_body())))
+    return item, 201, {"Location": f"{PREFIX}/{item['id']}"}
+
+
+@blueprint.put("/<int:item_id>")
+@with_session
+def replace_item(session: Session, item_id: int) -> dict[str, Any]:
+    return _read(ItemRepository(session).update(item_id, ItemCreate.model_validate(_body())))
+
+
+@blueprint.patch("/<int:item_id>")
+@with_session
+def update_item(session: Session, item_id: int) -> dict[str, Any]:
+    return _read(ItemRepository(session).update(item_id, ItemUpdate.model_validate(_body())))
+
+
+@blueprint.delete("/<int:item_id>")
+@with_session
+def delete_item(session: Session, item_id: int) -> Response:
+    ItemRepository(session).delete(item_id)
+    return Response(status=204)

@@ -1,0 +1,42 @@
+"""Database access for the example resource; the views never build queries themselves."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from {{ cookiecutter.project_slug }}.errors import NotFoundError
+from {{ cookiecutter.project_slug }}.models import Item
+from {{ cookiecutter.project_slug }}.schemas import ItemCreate, ItemUpdate
+
+
+class ItemRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def page(self, *, limit: int, offset: int) -> tuple[list[Item], int]:
+        total = self.session.scalar(select(func.count()).select_from(Item))
+        items = self.session.scalars(select(Item).order_by(Item.id).limit(limit).offset(offset))
+        return list(items), total or 0
+
+    def get(self, item_id: int) -> Item:
+        item = self.session.get(Item, item_id)
+        if item is None:
+            raise NotFoundError(f"Item {item_id} not found")
+        return item
+
+    def create(self, data: ItemCreate) -> Item:
+        item = Item(**data.model_dump())
+        self.session.add(item)
+        self.session.flush()
+        return item
+
+    def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
+        item = self.get(item_id)
+        # A partial update changes only the fields the client sent.
+        for field, value in data.model_dump(exclude_unset=isinstance(data, ItemUpdate)).items():
+            setattr(item, field, value)
+        self.session.flush()
+        return item
+
+    def delete(self, item_id: int) -> None:
+        self.session.delete(self.get(item_id))
+        self.session.flush()

@@ -1,0 +1,44 @@
+"""Alembic's entry point: the settings say where the database is, the models what it holds.
+
+Migrations run synchronously for both frameworks, with the sync driver of the same database
+(installed with the service either way): they are one-off commands, not request handling.
+"""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+from sqlalchemy.engine import URL
+
+from {{ cookiecutter.project_slug }}.config import get_settings
+from {{ cookiecutter.project_slug }}.database_url import sync_url
+from {{ cookiecutter.project_slug }}.engine_options import connect_args, prepare_engine
+from {{ cookiecutter.project_slug }}.models import Base
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    from logging.config import fileConfig
+
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+# A long migration must not hit the request statement timeout.
+settings = get_settings().model_copy(update={"db_statement_timeout_ms": 0})
+# Tests (or a caller) may name the database in the config; DATABASE_URL otherwise.
+url: URL = sync_url(config.get_main_option("sqlalchemy.url") or settings.database_url)
+options = {
+    "target_metadata": Base.metadata,
+    # SQLite cannot ALTER most things: batch mode copies the table instead.
+    "render_as_batch": url.get_backend_name() == "sqlite",
+    "compare_type": True,
+}
+
+if context.is_offline_mode():
+    context.configure(url=url, literal_binds=True, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args(url, settings))
+    prepare_engine(engine, settings)
+    with engine.connect() as connection:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
