@@ -4,18 +4,10 @@ import time
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.config import Settings
-
 
 @pytest.fixture
-def settings(unreachable_url):
-    return Settings(
-        environment="test",
-        secret_key="t" * 40,
-        database_url=unreachable_url,
-        db_connect_timeout=1,
-        health_check_timeout=2,
-    )
+def client(make_client, unreachable_url):
+    return make_client(database_url=unreachable_url, db_connect_timeout=1, health_check_timeout=2)
 
 
 def test_a_request_that_needs_the_database_gets_a_503(client):
