@@ -52,7 +52,7 @@ def add_test_routes(app: FastAPI) -> None:
 
     @app.get("/test/slow")
     async def slow() -> dict[str, str]:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
         return {"status": "ok"}
 
 

@@ -95,7 +95,7 @@ def add_test_routes(app: Flask) -> None:
 
     @app.get("/test/slow")
     def slow() -> dict[str, str]:
-        time.sleep(0.05)
+        time.sleep(0.5)
         return {"status": "ok"}
 
 
