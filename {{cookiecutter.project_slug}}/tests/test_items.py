@@ -85,9 +85,10 @@ def test_delete_answers_204_then_the_item_is_gone(client):
     assert client.get(f"{ITEMS}/{item['id']}").status_code == 404
 
 
+@pytest.mark.parametrize("item_id", ["999999", "0", str(2**31), "9" * 30])
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
-def test_missing_items_are_404(client, method):
+def test_missing_items_are_404(client, method, item_id):
     kwargs = {"json": {"name": "x"}} if method in {"patch", "put"} else {}
-    response = getattr(client, method)(f"{ITEMS}/999999", **kwargs)
+    response = getattr(client, method)(f"{ITEMS}/{item_id}", **kwargs)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"

@@ -42,6 +42,12 @@ class PayloadTooLargeError(AppError):
     default_message = "Request body is larger than allowed"
 
 
+class HeadersTooLargeError(AppError):
+    status_code = 431
+    code = "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    default_message = "Too many request headers, or one too long"
+
+
 class RateLimitedError(AppError):
     status_code = 429
     code = "RATE_LIMITED"

@@ -15,6 +15,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 NAME_MAX_LENGTH = 200
+# Item ids are 32-bit integers on every database: a larger id cannot exist (and would make
+# PostgreSQL raise an out-of-range error rather than find nothing).
+ID_MAX = 2**31 - 1
 DESCRIPTION_MAX_LENGTH = 2000
 # Aware UTC instants; MySQL keeps whole seconds unless asked for microseconds.
 Timestamp = DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")

@@ -27,6 +27,16 @@ def test_streamed_body_over_the_limit_is_cut_off(make_client):
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+def test_too_many_or_too_long_headers_are_431_like_gunicorn_refuses_them(client):
+    many = {f"X-Header-{n}": "v" for n in range(120)}
+    long = {"X-Long": "a" * 9000}
+    for headers in (many, long):
+        response = client.get("/status", headers=headers)
+        assert response.status_code == 431
+        assert response.json()["error"]["code"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    assert client.get("/status", headers={"X-Fine": "a" * 8000}).status_code == 200
+
+
 def test_streamed_body_within_the_limit_is_read(make_client):
     client = make_client(max_request_bytes=1000)
     response = client.post("/test/echo", content=iter([b"x" * 400, b"y" * 400]))

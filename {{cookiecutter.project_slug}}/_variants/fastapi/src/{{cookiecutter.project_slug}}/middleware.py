@@ -16,6 +16,7 @@ from {{ cookiecutter.project_slug }}.client_address import ClientAddress
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.errors import (
     AppError,
+    HeadersTooLargeError,
     PayloadTooLargeError,
     RateLimitedError,
     error_body,
@@ -26,6 +27,10 @@ from {{ cookiecutter.project_slug }}.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.security import DOCS_CSP, security_headers
 
 Headers = list[tuple[bytes, bytes]]
+# gunicorn's own limits (limit_request_fields, limit_request_field_size), which its sync
+# workers enforce for Flask; uvicorn's httptools parser sets none.
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 8190
 
 
 def _encode(headers: list[tuple[str, str]]) -> Headers:
@@ -50,7 +55,10 @@ class ServiceMiddleware:
             return
         started = time.perf_counter()
         incoming_id = content_length = forwarded_for = None
+        headers_too_large = len(scope["headers"]) > MAX_HEADERS
         for name, value in scope["headers"]:
+            if len(value) > MAX_HEADER_BYTES:
+                headers_too_large = True
             if name == b"x-request-id":
                 incoming_id = value.decode("latin-1")
             elif name == b"content-length":
@@ -78,7 +86,11 @@ class ServiceMiddleware:
             await send(message)
 
         try:
-            rejection = await self._reject(path, client, content_length)
+            rejection = (
+                HeadersTooLargeError()
+                if headers_too_large
+                else await self._reject(path, client, content_length)
+            )
             if rejection is not None:
                 await self._send_error(send_with_headers, rejection, rid)
             else:

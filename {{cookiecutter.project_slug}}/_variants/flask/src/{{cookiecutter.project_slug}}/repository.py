@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from {{ cookiecutter.project_slug }}.errors import NotFoundError
-from {{ cookiecutter.project_slug }}.models import Item
+from {{ cookiecutter.project_slug }}.models import ID_MAX, Item
 from {{ cookiecutter.project_slug }}.schemas import ItemCreate, ItemUpdate
 
 
@@ -18,7 +18,7 @@ class ItemRepository:
         return list(items), total or 0
 
     def get(self, item_id: int) -> Item:
-        item = self.session.get(Item, item_id)
+        item = self.session.get(Item, item_id) if 1 <= item_id <= ID_MAX else None
         if item is None:
             raise NotFoundError(f"Item {item_id} not found")
         return item
