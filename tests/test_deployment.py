@@ -5,6 +5,7 @@ kubernetes-validate, for both frameworks. Nothing is built or started here (ther
 no container engine); the live end-to-end test of the vm target is in test_vm_live.py.
 """
 
+import ipaddress
 import re
 import shutil
 from pathlib import Path
@@ -178,6 +179,8 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
         assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
         assert "migrate" in services["app"]["depends_on"]
     assert services["app"]["env_file"] == [{"path": ".env", "required": False}]
+    for entry in services["app"]["environment"]["TRUSTED_PROXIES"].split(","):
+        ipaddress.ip_network(entry, strict=False)
     assert "ports" not in services["app"] and services["nginx"]["ports"]
 
     # The nginx it runs: compose's service name mapped to loopback for the syntax test.
@@ -250,6 +253,9 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
             assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
         config = next(o for (kind, _), o in objects.items() if kind == "ConfigMap")
         assert config["data"]["ENVIRONMENT"] == overlay
+        # The service parses each entry as an address or network ("*" would not start).
+        for entry in config["data"]["TRUSTED_PROXIES"].split(","):
+            ipaddress.ip_network(entry, strict=False)
 
 
 # ---------------------------------------------------------------- paas
