@@ -1,0 +1,297 @@
+"""Deployment files, checked by the programs that will read them in production.
+
+nginx -t, systemd-analyze, hadolint, docker compose and kubectl kustomize +
+kubernetes-validate, for both frameworks. Nothing is built or started here (there is
+no container engine); the live end-to-end test of the vm target is in test_vm_live.py.
+"""
+
+import ipaddress
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import find_tool
+from tests.deployment_tools import (
+    SERVICE,
+    dummy_certificate,
+    nginx_test,
+    output,
+    run,
+    system_tool,
+)
+
+FRAMEWORKS = ("fastapi", "flask")
+# The most the unit may score in `systemd-analyze security` (0 = locked down, 10 = exposed).
+MAX_EXPOSURE = 2.0
+GUNICORN_GRACEFUL_TIMEOUT = 30
+
+
+# ---------------------------------------------------------------- vm: nginx + systemd
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_vm_nginx_site_passes_nginx_t(bake, tmp_path, framework):
+    project = bake(framework=framework, deployment="vm", database="postgresql")
+    site = (project / "deploy" / "nginx" / f"{SERVICE}.conf").read_text(encoding="utf-8")
+    certs = dummy_certificate(tmp_path / "certs")
+    assert "/etc/letsencrypt/live/api.example.com/fullchain.pem" in site
+    site = site.replace("/etc/letsencrypt/live/api.example.com/", f"{certs}/")
+
+    result = nginx_test(site, tmp_path / "minimal")
+    assert result.returncode == 0, output(result)
+    assert "warn" not in result.stderr, result.stderr
+    if Path("/etc/nginx/nginx.conf").is_file():
+        result = nginx_test(site, tmp_path / "stock", stock=True)
+        assert result.returncode == 0, output(result)
+
+
+def test_vm_nginx_site_has_what_production_needs(bake):
+    project = bake(deployment="vm")
+    site = (project / "deploy" / "nginx" / f"{SERVICE}.conf").read_text(encoding="utf-8")
+    directives = {line.strip() for line in site.splitlines()}
+
+    assert "include" not in {d.split(" ")[0] for d in directives}
+    assert "return 301 https://$host$request_uri;" in directives
+    assert "location /.well-known/acme-challenge/ {" in directives
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in directives
+    assert "server_tokens off;" in directives
+    assert "client_max_body_size 1m;" in directives
+    assert "proxy_read_timeout 30s;" in directives
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in directives
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in directives
+    assert "proxy_set_header X-Request-ID $my_service_request_id;" in directives
+    assert "default $request_id;" in directives
+    assert any(d.startswith("add_header Strict-Transport-Security") for d in directives)
+    assert any(d.startswith("log_format my_service_json escape=json") for d in directives)
+    assert any(d.startswith("gzip_types application/json") for d in directives)
+    # Rate limited everywhere but the health probes.
+    health = site.split("location /health {")[1].split("}")[0]
+    root = site.split("location / {\n        limit_req")[1].split("}")[0]
+    assert "limit_req" not in health and "zone=my_service_requests" in root
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_vm_systemd_unit_verifies_and_is_hardened(bake, tmp_path, framework):
+    project = bake(framework=framework, deployment="vm", database="sqlite")
+    unit = (project / "deploy" / "systemd" / f"{SERVICE}.service").read_text(encoding="utf-8")
+    # verify checks that ExecStart's program exists: point it at a stand-in.
+    gunicorn = tmp_path / "venv" / "bin" / "gunicorn"
+    gunicorn.parent.mkdir(parents=True)
+    gunicorn.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    gunicorn.chmod(0o755)
+    installed = f"/srv/{SERVICE}/venv/bin/gunicorn"
+    assert f"ExecStart={installed} -c gunicorn.conf.py" in unit
+    copy = tmp_path / f"{SERVICE}.service"
+    copy.write_text(unit.replace(installed, str(gunicorn)), encoding="utf-8")
+
+    systemd_analyze = system_tool("systemd-analyze")
+    verify = run(systemd_analyze, "verify", str(copy))
+    assert verify.returncode == 0 and verify.stdout + verify.stderr == "", output(verify)
+
+    security = run(systemd_analyze, "security", "--offline=yes", "--no-pager", str(copy))
+    found = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", security.stdout)
+    assert found, output(security)
+    assert float(found.group(1)) <= MAX_EXPOSURE, security.stdout
+
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["Type"] == "notify"
+    assert settings["User"] == SERVICE
+    assert settings["ExecReload"] == "/bin/kill -s HUP $MAINPID"
+    assert settings["Restart"] == "on-failure"
+    assert settings["EnvironmentFile"] == f"/etc/{SERVICE}/{SERVICE}.env"
+    assert int(settings["TimeoutStopSec"]) > GUNICORN_GRACEFUL_TIMEOUT
+    assert set(settings["RestrictAddressFamilies"].split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
+
+
+# ---------------------------------------------------------------- containers
+
+
+@pytest.fixture(scope="session")
+def hadolint() -> str:
+    return find_tool("hadolint")
+
+
+@pytest.mark.parametrize(
+    ("framework", "database", "deployment"),
+    [
+        ("fastapi", "sqlite", "docker-compose"),
+        ("flask", "postgresql", "docker-compose"),
+        ("fastapi", "mysql", "kubernetes"),
+        ("flask", "none", "kubernetes"),
+    ],
+)
+def test_dockerfile_passes_hadolint(bake, hadolint, framework, database, deployment):
+    project = bake(framework=framework, database=database, deployment=deployment)
+    result = run(hadolint, "--failure-threshold", "style", "Dockerfile", cwd=project)
+    assert result.returncode == 0 and result.stdout == "", output(result)
+
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    stages = re.findall(r"^FROM (\S+)", dockerfile, flags=re.M)
+    assert stages[-1].startswith("python:") and stages[-1].endswith("-slim-bookworm")
+    runtime = dockerfile.split("AS runtime")[1]
+    assert "uv" not in re.findall(r"\b\w+\b", runtime.split("HEALTHCHECK")[0].replace(".venv", ""))
+    assert re.search(r"^USER 10001:10001$", runtime, flags=re.M)
+    healthcheck = runtime.split("HEALTHCHECK")[1].split("\nCMD ")[0]
+    assert 'CMD ["python", "-c"' in healthcheck and "/health/live" in healthcheck
+    assert "apt-get" not in runtime and "pip install" not in runtime
+    ignored = (project / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".venv", ".env", ".git", "tests"} <= set(ignored)
+
+
+COMPOSE_COMBOS = [
+    {"framework": FRAMEWORKS[i % 2], "database": database, "use_redis": redis}
+    for i, (database, redis) in enumerate(
+        (d, r) for d in ("sqlite", "postgresql", "mysql", "none") for r in (False, True)
+    )
+]
+
+
+@pytest.mark.parametrize(
+    "answers",
+    COMPOSE_COMBOS,
+    ids=lambda a: f"{a['framework']}-{a['database']}-redis-{a['use_redis']}".lower(),
+)
+def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
+    project = bake(deployment="docker-compose", **answers)
+    result = run(find_tool("docker-compose"), "config", "--quiet", cwd=project)
+    assert result.returncode == 0 and result.stdout + result.stderr == "", output(result)
+
+    services = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))["services"]
+    with_db = answers["database"] != "none"
+    expected = {"app", "nginx"} | ({"migrate"} if with_db else set())
+    expected |= {"db"} if answers["database"] in ("postgresql", "mysql") else set()
+    expected |= {"redis"} if answers["use_redis"] else set()
+    assert set(services) == expected
+    for name, service in services.items():
+        if name != "migrate":
+            assert "healthcheck" in service, name
+        for dependency, condition in service.get("depends_on", {}).items():
+            wanted = (
+                "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            )
+            assert condition == {"condition": wanted}, (name, dependency)
+    if with_db:
+        assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
+        assert "migrate" in services["app"]["depends_on"]
+    assert services["app"]["env_file"] == [{"path": ".env", "required": False}]
+    for entry in services["app"]["environment"]["TRUSTED_PROXIES"].split(","):
+        ipaddress.ip_network(entry, strict=False)
+    assert "ports" not in services["app"] and services["nginx"]["ports"]
+
+    # The nginx it runs: compose's service name mapped to loopback for the syntax test.
+    site = (project / "deploy" / "compose" / "nginx.conf").read_text(encoding="utf-8")
+    assert "server app:8000;" in site
+    result = nginx_test(site.replace("server app:8000;", "server 127.0.0.1:8000;"), tmp_path)
+    assert result.returncode == 0, output(result)
+
+
+@pytest.mark.parametrize(
+    ("framework", "database", "use_redis"),
+    [("fastapi", "postgresql", True), ("flask", "mysql", False), ("flask", "none", True)],
+)
+def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, database, use_redis):
+    project = bake(
+        framework=framework, database=database, use_redis=use_redis, deployment="kubernetes"
+    )
+    kubernetes = project / "deploy" / "kubernetes"
+    example = (kubernetes / "secrets.env.example").read_text(encoding="utf-8")
+    assert ("DATABASE_URL=" in example) == (database != "none")
+    assert ("REDIS_URL=" in example) == use_redis
+    kubectl, validate = find_tool("kubectl"), find_tool("kubernetes-validate")
+    overlays = sorted(p.name for p in (kubernetes / "overlays").iterdir())
+    assert overlays == ["production", "staging"]
+
+    for overlay in overlays:
+        shutil.copy(
+            kubernetes / "secrets.env.example", kubernetes / "overlays" / overlay / "secrets.env"
+        )
+        built = run(kubectl, "kustomize", str(kubernetes / "overlays" / overlay))
+        assert built.returncode == 0, output(built)
+        manifest = tmp_path / f"{overlay}.yaml"
+        manifest.write_text(built.stdout, encoding="utf-8")
+        checked = run(validate, "--strict", "--quiet", str(manifest))
+        assert checked.returncode == 0, output(checked)
+
+        objects = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(built.stdout)}
+        kinds = {kind for kind, _ in objects}
+        assert kinds == {
+            "Namespace", "ConfigMap", "Secret", "Service", "Deployment", "Ingress",
+            "HorizontalPodAutoscaler", "PodDisruptionBudget",
+            *(["Job"] if database != "none" else []),
+        }  # fmt: skip
+        namespace = f"{SERVICE}-{overlay}"
+        assert all(
+            o["metadata"].get("namespace") == namespace
+            for (kind, _), o in objects.items()
+            if kind != "Namespace"
+        )
+        deployment = objects[("Deployment", SERVICE)]["spec"]
+        pod = deployment["template"]["spec"]
+        container = pod["containers"][0]
+        assert deployment["replicas"] >= 2
+        assert container["startupProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+        assert set(container["resources"]) == {"requests", "limits"}
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert {"/tmp", "/tmp/metrics"} <= mounts
+        assert pod["terminationGracePeriodSeconds"] > GUNICORN_GRACEFUL_TIMEOUT
+        assert deployment["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+        ingress = objects[("Ingress", SERVICE)]["spec"]
+        host = "api.example.com" if overlay == "production" else "staging.api.example.com"
+        assert ingress["rules"][0]["host"] == host and ingress["tls"][0]["hosts"] == [host]
+        if database != "none":
+            job = objects[("Job", f"{SERVICE}-migrate")]["spec"]["template"]["spec"]
+            assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
+        config = next(o for (kind, _), o in objects.items() if kind == "ConfigMap")
+        assert config["data"]["ENVIRONMENT"] == overlay
+        # The service parses each entry as an address or network ("*" would not start).
+        for entry in config["data"]["TRUSTED_PROXIES"].split(","):
+            ipaddress.ip_network(entry, strict=False)
+
+
+# ---------------------------------------------------------------- paas
+
+
+@pytest.mark.parametrize(
+    ("framework", "database"), [("fastapi", "postgresql"), ("flask", "none"), ("flask", "mysql")]
+)
+def test_procfile(bake, framework, database):
+    project = bake(framework=framework, database=database, deployment="paas")
+    lines = (project / "Procfile").read_text(encoding="utf-8").splitlines()
+    expected = ["web: gunicorn -c gunicorn.conf.py"]
+    if database != "none":
+        expected.append("release: alembic upgrade head")
+    assert lines == expected
+
+
+# ---------------------------------------------------------------- every target
+
+
+@pytest.mark.parametrize("deployment", ["vm", "docker-compose", "kubernetes", "paas"])
+def test_deployment_doc_is_written_for_the_target(bake, deployment):
+    database = "postgresql"
+    project = bake(deployment=deployment, database=database)
+    doc = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    must = {
+        "vm": ["useradd", "venv", "alembic upgrade head", "certbot", "systemctl enable --now",
+               "journalctl", "systemctl reload"],
+        "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint"],
+        "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job"],
+        "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head"],
+    }  # fmt: skip
+    for needle in must[deployment]:
+        assert needle in doc, needle
+    others = {"vm": "systemctl", "docker-compose": "docker compose", "kubernetes": "kubectl",
+              "paas": "Procfile"}  # fmt: skip
+    for target, word in others.items():
+        if target != deployment:
+            assert word not in doc, (target, word)
