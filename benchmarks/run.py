@@ -17,8 +17,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,10 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BARE = Path(__file__).resolve().parent / "bare"
 sys.path.insert(0, str(ROOT))
 
-from tests.services import PostgreSQL  # noqa: E402 - after the path is set
+from tests.drills import worker_pids  # noqa: E402 - after the path is set
+from tests.service import Service, start  # noqa: E402
+from tests.services import PostgreSQL  # noqa: E402
 from tests.template import matrix  # noqa: E402
 
-SECRET = "benchmark-secret-key-that-is-long-enough-0123456789"
 FRAMEWORKS = ("fastapi", "flask")
 
 
@@ -44,12 +43,6 @@ def uv() -> str:
     if path is None:
         sys.exit("uv is not installed: pip install -e '.[test]'")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bake(output: Path, **answers: object) -> Path:
@@ -72,70 +65,25 @@ def bake(output: Path, **answers: object) -> Path:
     return output / "my_service"
 
 
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def worker_rss_kib(self) -> list[int]:
-        children = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        sizes = []
-        for pid in children:
-            with contextlib.suppress(OSError):
-                status = Path(f"/proc/{pid}/status").read_text()
-                sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
-        return sizes
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def worker_rss_kib(server: Service) -> list[int]:
+    sizes = []
+    for pid in worker_pids(server):
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{pid}/status").read_text()
+            sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
+    return sizes
 
 
-def start(
-    project: Path, env_extra: dict[str, str], app: str | None, log: Path, probe: str
-) -> Server:
-    port = free_port()
+def serve(project: Path, env: dict[str, str], app: str | None, log_dir: Path) -> Service:
+    """The project's service, or with `app` a bare app, under the project's gunicorn.conf.py."""
     env = {
-        **os.environ,
-        "ENVIRONMENT": "production",
-        "SECRET_KEY": SECRET,
         "LOG_LEVEL": "INFO",
-        "WEB_CONCURRENCY": "1",
-        "BIND": f"127.0.0.1:{port}",
         # Far above what the benchmark sends: measure the limiter's cost, not its 429s.
         "RATE_LIMIT": "100000000/minute",
-        **env_extra,
+        **env,
     }
-    cmd = [uv(), "run", "--no-sync", "gunicorn", "-c", "gunicorn.conf.py"]
-    if app:
-        cmd += ["--pythonpath", str(BARE), app]
-    handle = log.open("wb")
-    proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    server = Server(proc, port, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early; log:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}{probe}", timeout=1) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"server did not answer in time; log:\n{log.read_text()[-3000:]}")
+    args = ["--pythonpath", str(BARE), app] if app else []
+    return start(project, env=env, args=args, workers=1, log_dir=log_dir)
 
 
 @dataclass
@@ -181,7 +129,7 @@ def wrk(url: str, seconds: float, connections: int) -> Figures:
 
 
 def compare(
-    generated: Server, bare: Server, path: str, rounds: int, seconds: float, connections: int
+    generated: Service, bare: Service, path: str, rounds: int, seconds: float, connections: int
 ) -> tuple[Figures, Figures]:
     """A B A B ...: both sides see the same machine noise."""
     ours, theirs = Figures(), Figures()
@@ -283,7 +231,7 @@ def prepare_database(
     return url
 
 
-def seed(server: Server) -> None:
+def seed(server: Service) -> None:
     for n in range(SEED_ITEMS):
         body = json.dumps({"name": f"item {n}", "description": "benchmark row"}).encode()
         request = urllib.request.Request(
@@ -339,27 +287,19 @@ def main() -> None:
                     )
                     subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
                     url = prepare_database(project, work, framework, database, pg)
-                    label = f"{framework}-{database}"
-                    generated = start(
-                        project,
-                        {"DATABASE_URL": url},
-                        None,
-                        work / f"{label}-gen.log",
-                        "/health/live",
-                    )
-                    bare = start(
+                    generated = serve(project, {"DATABASE_URL": url}, None, work)
+                    bare = serve(
                         project,
                         {"BARE_DATABASE_URL": bare_url(framework, database, url)},
                         f"{framework}_bare:app",
-                        work / f"{label}-bare.log",
-                        "/health/live",
+                        work,
                     )
                     try:
                         seed(generated)
                         time.sleep(1)
                         if database == "sqlite":
                             memory.append(
-                                (framework, generated.worker_rss_kib(), bare.worker_rss_kib())
+                                (framework, worker_rss_kib(generated), worker_rss_kib(bare))
                             )
                         for scenario_database, path in SCENARIOS:
                             if scenario_database != database:

@@ -1,7 +1,7 @@
 """The vm target end to end: the generated nginx site in front of the generated service.
 
 Real nginx (Debian's, with its own prefix and a dummy certificate) on loopback ports, gunicorn
-running the baked project with a real SQLite database, both frameworks. Through nginx:
+running the baked project on a real PostgreSQL server, both frameworks. Through nginx:
 readiness answers, nginx's request ID reaches the service's log, the security headers are
 there, a burst over the limit gets 429, and a `kill -HUP` of gunicorn under traffic drops
 no request.
@@ -10,9 +10,7 @@ no request.
 import json
 import os
 import re
-import secrets
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +21,8 @@ import httpx
 import pytest
 
 from tests.deployment_tools import SERVICE, dummy_certificate, system_tool
+from tests.drills import worker_pids
+from tests.service import free_port, install, start
 
 pytestmark = pytest.mark.live
 
@@ -33,12 +33,6 @@ SECURITY_HEADERS = (
     "referrer-policy",
     "content-security-policy",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
@@ -54,29 +48,7 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 60
     pytest.fail(f"{url} did not answer in {seconds} s\n{log.read_text(errors='replace')}")
 
 
-def stop(process: subprocess.Popen, sig: int) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def log_lines(path: Path) -> list[dict]:
+def json_lines(path: Path) -> list[dict]:
     lines = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
@@ -105,46 +77,33 @@ def loopback_site(site: str, *, tls_port: int, http_port: int, app_port: int, wo
 
 
 @pytest.fixture(params=["fastapi", "flask"])
-def stack(request, bake, uv, tmp_path):
-    """gunicorn running the baked vm project, and nginx in front of it."""
-    project = bake(framework=request.param, deployment="vm", database="sqlite")
-    subprocess.run([uv, "sync", "--quiet"], cwd=project, check=True)
-    app_port, tls_port, http_port = free_port(), free_port(), free_port()
+def stack(request, bake, uv, postgresql, tmp_path):
+    """gunicorn running the baked vm project on PostgreSQL, and nginx in front of it."""
+    framework = request.param
+    project = bake(framework=framework, deployment="vm", database="postgresql")
+    install(project, uv)
+    tls_port, http_port = free_port(), free_port()
     env = {
-        **os.environ,
-        "ENVIRONMENT": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
         "LOG_FORMAT": "json",
         "CORS_ORIGINS": "https://api.example.com",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/service.db",
+        "DATABASE_URL": postgresql.create_database(f"vm_{framework}"),
         # nginx's limit is what this test measures.
         "RATE_LIMIT": "",
         "TRUSTED_PROXIES": "127.0.0.1",
-        "BIND": f"127.0.0.1:{app_port}",
-        "WEB_CONCURRENCY": "2",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    venv = project / ".venv" / "bin"
-    if (project / "alembic.ini").is_file():
-        subprocess.run([venv / "alembic", "upgrade", "head"], cwd=project, env=env, check=True)
-    service_log = tmp_path / "service.log"
-    with service_log.open("wb") as out:
-        gunicorn = subprocess.Popen(
-            [venv / "gunicorn", "-c", "gunicorn.conf.py"],
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    alembic = project / ".venv" / "bin" / "alembic"
+    subprocess.run(
+        [alembic, "upgrade", "head"], cwd=project, env={**os.environ, **env}, check=True
+    )
+    service = start(project, env=env, workers=2, log_dir=tmp_path)
     nginx = None
     try:
-        wait_for(f"http://127.0.0.1:{app_port}/health/live", gunicorn, service_log)
         work = tmp_path / "nginx"
         work.mkdir()
         site = (project / "deploy" / "nginx" / f"{SERVICE}.conf").read_text(encoding="utf-8")
         (work / "site.conf").write_text(
             loopback_site(
-                site, tls_port=tls_port, http_port=http_port, app_port=app_port, work=work
+                site, tls_port=tls_port, http_port=http_port, app_port=service.port, work=work
             ),
             encoding="utf-8",
         )
@@ -169,14 +128,14 @@ def stack(request, bake, uv, tmp_path):
         yield {
             "base": f"https://127.0.0.1:{tls_port}",
             "http": f"http://127.0.0.1:{http_port}",
-            "gunicorn": gunicorn,
-            "service_log": service_log,
+            "service": service,
             "access_log": work / f"{SERVICE}.access.log",
         }
     finally:
-        if nginx is not None:
-            stop(nginx, signal.SIGQUIT)
-        stop(gunicorn, signal.SIGTERM)
+        if nginx is not None and nginx.poll() is None:
+            nginx.send_signal(signal.SIGQUIT)
+            nginx.wait(timeout=30)
+        service.stop()
 
 
 def test_nginx_in_front_of_the_service(stack):
@@ -205,12 +164,12 @@ def test_nginx_in_front_of_the_service(stack):
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        service = [r for r in log_lines(stack["service_log"]) if r.get("request_id") == request_id]
-        access = [r for r in log_lines(stack["access_log"]) if r.get("request_id") == request_id]
+        service = [r for r in stack["service"].records() if r.get("request_id") == request_id]
+        access = [r for r in json_lines(stack["access_log"]) if r.get("request_id") == request_id]
         if service and access:
             break
         time.sleep(0.2)
-    assert any(r.get("event") == "request" for r in service), stack["service_log"].read_text()
+    assert any(r.get("event") == "request" for r in service), stack["service"].lines()[-20:]
     assert access[0]["status"] == 200 and access[0]["uri"] == "/status"
 
 
@@ -228,8 +187,8 @@ def test_a_burst_over_the_limit_gets_429_but_health_is_exempt(stack):
 
 
 def test_reload_under_traffic_drops_no_request(stack):
-    gunicorn = stack["gunicorn"]
-    workers_before = children(gunicorn.pid)
+    service = stack["service"]
+    workers_before = set(worker_pids(service))
     statuses: list[int | str] = []
     done = threading.Event()
 
@@ -245,15 +204,15 @@ def test_reload_under_traffic_drops_no_request(stack):
     for thread in threads:
         thread.start()
     time.sleep(1.5)
-    os.kill(gunicorn.pid, signal.SIGHUP)
+    service.send_signal(signal.SIGHUP)
     time.sleep(4)
     done.set()
     for thread in threads:
         thread.join(timeout=40)
 
-    assert gunicorn.poll() is None, "gunicorn exited on HUP"
+    assert service.proc.poll() is None, "gunicorn exited on HUP"
     assert len(statuses) > 50, statuses
     assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
-    workers_after = children(gunicorn.pid)
+    workers_after = set(worker_pids(service))
     assert workers_after and not (workers_after & workers_before), "the workers were not replaced"
     print(f"\nreload under traffic: {len(statuses)} requests, all 200")

@@ -56,6 +56,15 @@ def test_create_validates_its_input(client, body):
     assert client.post(ITEMS, json=body).status_code == 422
 
 
+@pytest.mark.parametrize(
+    "body", [b'{"name": ', b"[" * 5000 + b"]" * 5000, b'{"name": "\xff"}'], ids=["cut", "deep", "utf8"]
+)
+def test_malformed_json_is_a_client_error(client, body):
+    response = client.post(ITEMS, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code in {400, 422}
+    assert response.json()["error"]["request_id"]
+
+
 def test_patch_changes_only_the_fields_sent(client):
     item = create(client, name="old", description="kept")
     response = client.patch(f"{ITEMS}/{item['id']}", json={"name": "new"})

@@ -23,7 +23,10 @@ blueprint = Blueprint("items", __name__, url_prefix=PREFIX)
 
 def _body() -> Any:
     # A missing or malformed JSON body validates as None: a 422 that says what was expected.
-    return request.get_json(silent=True)
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser goes is malformed too
+        return None
 
 
 def _read(item: object) -> dict[str, Any]:

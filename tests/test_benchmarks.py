@@ -1,0 +1,42 @@
+"""The benchmark command keeps working. It runs in smoke mode (a second per figure) and
+nothing here judges speed: the figures are printed, never asserted."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.template import ROOT
+
+pytestmark = pytest.mark.live
+
+
+def test_benchmark_smoke_run_prints_every_figure():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    for heading in (
+        "## Throughput and latency",
+        "## Idle resident memory of one worker",
+        "## Bake time per combination",
+        "## From bake to green tests",
+    ):
+        assert heading in out, out
+    for framework in ("fastapi", "flask"):
+        for path in ("/status", "/health/ready", "/api/v1/items"):
+            row = re.search(
+                rf"^\| {framework} \| `GET {re.escape(path)}` \(sqlite\) \|(.*)$", out, re.M
+            )
+            assert row, f"no {framework} {path} row:\n{out}"
+            # generated req/s, bare req/s and their ratio are real numbers.
+            cells = [c.strip() for c in row.group(1).split("|")]
+            assert float(cells[0].replace(",", "")) > 0 and float(cells[1].replace(",", "")) > 0
+            assert cells[2].endswith("%")
