@@ -118,6 +118,8 @@ NEXT_STEPS = {
     "docker-compose": ["docker compose up --build"],
     "kubernetes": [
         "docker build -t {service}:{version} .",
+        "cp deploy/kubernetes/secrets.env.example deploy/kubernetes/overlays/staging/secrets.env",
+        "# fill in secrets.env, then:",
         "kubectl apply -k deploy/kubernetes/overlays/staging",
     ],
     "paas": ["git init && git add -A && git commit -m 'Initial commit'", "# push to your PaaS"],

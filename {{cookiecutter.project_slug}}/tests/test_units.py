@@ -13,7 +13,7 @@ from {{ cookiecutter.project_slug }}.errors import (
     code_for_status,
     error_body,
 )
-from {{ cookiecutter.project_slug }}.ratelimit import FailOpen, is_exempt, retry_after
+from {{ cookiecutter.project_slug }}.ratelimit import FailOpen, MemoryWindows, is_exempt, retry_after
 
 
 @pytest.mark.parametrize(
@@ -133,3 +133,28 @@ def test_validation_details_drop_the_location_prefix():
 def test_error_body_leaves_out_empty_details():
     assert error_body("X", "m", "r") == {"error": {"code": "X", "message": "m", "request_id": "r"}}
     assert error_body("X", "m", None, [1])["error"]["details"] == [1]
+
+
+def test_memory_windows_count_per_key_and_reset_with_the_window(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    windows = MemoryWindows(amount=2, seconds=60)
+    assert windows.hit("a") is None
+    assert windows.hit("a") is None
+    assert windows.hit("a") == 1020.0  # the window 960-1020 is full
+    assert windows.hit("b") is None
+    now[0] = 1021.0
+    assert windows.hit("a") is None
+
+
+def test_memory_windows_drop_old_windows_when_the_table_grows(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    windows = MemoryWindows(amount=1, seconds=1)
+    windows.MAX_KEYS = 3
+    for key in "abc":
+        windows.hit(key)
+    now[0] = 5.0
+    windows.hit("d")
+    windows.hit("e")
+    assert set(windows._windows) == {"d", "e"}  # the old window's counts are gone

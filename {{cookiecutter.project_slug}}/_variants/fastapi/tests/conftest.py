@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -77,9 +78,13 @@ def base_settings(**overrides: Any) -> Settings:
         "secret_key": SECRET,
         "rate_limit": "1000/minute",
     }
-    # Without a Redis server to test against, run as if none was configured.
-    if "redis_url" in Settings.model_fields and not os.environ.get("REDIS_URL"):
-        values["redis_url"] = ""
+    if "redis_url" in Settings.model_fields:
+        if os.environ.get("REDIS_URL"):
+            # A fresh key prefix: counts left by other tests or runs must not carry over.
+            values["redis_key_prefix"] = f"test-{uuid.uuid4().hex}:"
+        else:
+            # Without a Redis server to test against, run as if none was configured.
+            values["redis_url"] = ""
     return Settings(**(values | overrides))
 
 

@@ -4,6 +4,7 @@ and an httpx-style client over Flask's test client, so the shared tests run on b
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -120,9 +121,13 @@ def base_settings(**overrides: Any) -> Settings:
         "secret_key": SECRET,
         "rate_limit": "1000/minute",
     }
-    # Without a Redis server to test against, run as if none was configured.
-    if "redis_url" in Settings.model_fields and not os.environ.get("REDIS_URL"):
-        values["redis_url"] = ""
+    if "redis_url" in Settings.model_fields:
+        if os.environ.get("REDIS_URL"):
+            # A fresh key prefix: counts left by other tests or runs must not carry over.
+            values["redis_key_prefix"] = f"test-{uuid.uuid4().hex}:"
+        else:
+            # Without a Redis server to test against, run as if none was configured.
+            values["redis_url"] = ""
     return Settings(**(values | overrides))
 
 

@@ -1,12 +1,18 @@
-"""Request hooks for what every request needs: request ID, body-size and rate limits,
-security headers, metrics and the access log."""
+"""What every request needs: request ID, body-size and rate limits, security headers,
+metrics and the access log.
+
+Request hooks do the work; a thin WSGI wrapper adds the fixed headers, which is cheaper than
+setting them through Flask's response object. Per-request state lives in the WSGI environ:
+each access to `flask.request` or `flask.g` goes through a context-local proxy.
+"""
 
 import re
 import time
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from {{ cookiecutter.project_slug }} import metrics, request_id
@@ -19,6 +25,14 @@ from {{ cookiecutter.project_slug }}.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.security import security_headers
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+# Keys of this service's per-request state in the WSGI environ.
+STARTED = "service.started"
+REQUEST_ID = "service.request_id"
+BINDING = "service.request_id_binding"
+CLIENT = "service.client"
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 @lru_cache(maxsize=1024)
@@ -27,47 +41,70 @@ def route_template(rule: str) -> str:
     return _CONVERTER.sub(r"{\1}", rule)
 
 
+class HeadersMiddleware:
+    """Adds the security headers and the request ID to every response, errors included."""
+
+    def __init__(self, app: WSGIApp, headers: list[tuple[str, str]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            rid = environ.get(REQUEST_ID) or request_id.accept_or_new(None)
+            headers += [*self.headers, (request_id.HEADER, rid)]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
 def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None:
     # Werkzeug refuses larger bodies itself, by Content-Length or while streaming.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     max_body = settings.max_request_bytes
     slow_seconds = settings.slow_request_ms / 1000
     clients = ClientAddress(settings.trusted_proxies)
-    headers = security_headers(settings.is_production)
     log = get_logger("access")
+    app.wsgi_app = HeadersMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, security_headers(settings.is_production)
+    )
 
     @app.before_request
     def start() -> None:
-        g.started = time.perf_counter()
-        rid = request_id.accept_or_new(request.headers.get(request_id.HEADER))
-        g.request_id = rid
-        g.request_id_token = request_id.bind(rid)
-        g.client = clients.resolve(request.remote_addr, request.headers.get("X-Forwarded-For"))
+        environ = request.environ
+        environ[STARTED] = time.perf_counter()
+        rid = request_id.accept_or_new(environ.get("HTTP_X_REQUEST_ID"))
+        environ[REQUEST_ID] = rid
+        environ[BINDING] = request_id.bind(rid)
+        client = clients.resolve(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
+        environ[CLIENT] = client
         # Refused before any view runs, whether or not it would read the body.
-        if request.content_length is not None and request.content_length > max_body:
+        length = environ.get("CONTENT_LENGTH")
+        if length and length.isdigit() and int(length) > max_body:
             raise RequestEntityTooLarge()
-        if limiter is not None and not is_exempt(request.path):
-            wait = limiter.retry_after(g.client)
+        if limiter is not None and not is_exempt(environ.get("PATH_INFO", "")):
+            wait = limiter.retry_after(client)
             if wait is not None:
                 raise RateLimitedError(wait)
 
     @app.after_request
     def finish(response: Response) -> Response:
-        response.headers.extend(headers)
-        response.headers[request_id.HEADER] = g.get("request_id") or request_id.accept_or_new(None)
-        duration = time.perf_counter() - g.get("started", time.perf_counter())
+        environ = request.environ
+        path: str = environ.get("PATH_INFO", "")
+        method: str = environ.get("REQUEST_METHOD", "")
+        duration = time.perf_counter() - environ.get(STARTED, time.perf_counter())
         rule = request.url_rule
         route = route_template(rule.rule) if rule else metrics.UNMATCHED_ROUTE
-        metrics.observe(request.method, route, response.status_code, duration)
+        status = response.status_code
+        metrics.observe(method, route, status, duration)
         fields: dict[str, Any] = {
-            "method": request.method,
+            "method": method,
             "route": route,
-            "path": request.path,
-            "status": response.status_code,
+            "path": path,
+            "status": status,
             "duration_ms": round(duration * 1000, 2),
-            "client": g.get("client"),
+            "client": environ.get(CLIENT),
         }
-        if is_exempt(request.path):
+        if is_exempt(path):
             log.debug("request", **fields)
         elif duration > slow_seconds:
             log.warning("request", slow=True, **fields)
@@ -77,6 +114,6 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
 
     @app.teardown_request
     def forget(_error: BaseException | None) -> None:
-        token = g.pop("request_id_token", None)
+        token = request.environ.pop(BINDING, None)
         if token is not None:
             request_id.unbind(token)
