@@ -57,7 +57,9 @@ def test_create_validates_its_input(client, body):
 
 
 @pytest.mark.parametrize(
-    "body", [b'{"name": ', b"[" * 5000 + b"]" * 5000, b'{"name": "\xff"}'], ids=["cut", "deep", "utf8"]
+    "body",
+    [b'{"name": ', b"[" * 5000 + b"]" * 5000, b'{"name": "\xff"}'],
+    ids=["cut", "deep", "utf8"],
 )
 def test_malformed_json_is_a_client_error(client, body):
     response = client.post(ITEMS, content=body, headers={"Content-Type": "application/json"})
