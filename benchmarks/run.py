@@ -39,7 +39,9 @@ FRAMEWORKS = ("fastapi", "flask")
 
 
 def uv() -> str:
-    path = shutil.which("uv")
+    """uv installed beside this interpreter (by `pip install -e .[test]`), or on PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    path = str(beside) if beside.is_file() else shutil.which("uv")
     if path is None:
         sys.exit("uv is not installed: pip install -e '.[test]'")
     return path

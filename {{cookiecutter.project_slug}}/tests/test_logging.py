@@ -65,6 +65,15 @@ def test_hostile_values_cannot_break_or_forge_lines(client, capsys):
     assert any("\n" in r.get("path", "") for r in records)
 
 
+def test_unicode_line_separators_from_clients_are_escaped(client, capsys):
+    capsys.readouterr()
+    client.get("/test/a%C2%85b%E2%80%A8c%E2%80%A9d")
+    out = capsys.readouterr().out
+    assert "\u2028" not in out and "\x85" not in out
+    records = [json.loads(line) for line in out.splitlines()]
+    assert any(r.get("path") == "/test/a\x85b\u2028c\u2029d" for r in records), records
+
+
 def test_forwarded_for_is_believed_only_from_trusted_proxies(make_client, logs):
     trusted = make_client(trusted_proxies=["127.0.0.1"])
     logs()

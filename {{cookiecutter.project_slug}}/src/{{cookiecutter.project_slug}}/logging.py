@@ -63,12 +63,25 @@ def stamp(_logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDi
     return event_dict
 
 
+# Valid unescaped in JSON, but line breaks to many readers (Python's splitlines, JavaScript):
+# a client could otherwise split one record in two.
+_LINE_BREAKS = (
+    (b"\xc2\x85", b"\\u0085"),
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+)
+
+
 def _dumps(event_dict: EventDict) -> bytes:
     try:
-        return orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS)
+        line = orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError:
         # e.g. lone surrogates, which orjson refuses; the standard library escapes them.
         return json.dumps(event_dict, default=str, ensure_ascii=True).encode()
+    for raw, escaped in _LINE_BREAKS:
+        if raw in line:
+            line = line.replace(raw, escaped)
+    return line
 
 
 def render_json_bytes(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> bytes:

@@ -89,7 +89,8 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
     @app.after_request
     def finish(response: Response) -> Response:
         environ = request.environ
-        path: str = environ.get("PATH_INFO", "")
+        # Decoded as UTF-8, like FastAPI's (the WSGI environ holds it as Latin-1).
+        path = request.path
         method: str = environ.get("REQUEST_METHOD", "")
         duration = time.perf_counter() - environ.get(STARTED, time.perf_counter())
         rule = request.url_rule
