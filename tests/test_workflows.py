@@ -25,6 +25,43 @@ COMBOS = [
     )
 ]
 CONTAINER_TARGETS = {"docker-compose", "kubernetes"}
+# Top-level .gitlab-ci.yml keys that are not jobs.
+GITLAB_GLOBALS = {"stages", "include", "workflow", "variables", "default"}
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """GitLab's merge for `extends`: mappings merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def gitlab_pipeline(project: Path) -> dict:
+    """.gitlab-ci.yml as GitLab reads it: each local include whose `exists` rule matches
+    merged in (a missing file fails, as in GitLab), then every job's `extends` resolved."""
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    for entry in pipeline.get("include", []):
+        rules = entry.get("rules")
+        if rules and not any(any((project / f).exists() for f in r["exists"]) for r in rules):
+            continue
+        pipeline |= yaml.safe_load((project / entry["local"]).read_text(encoding="utf-8"))
+
+    def resolve(name: str) -> dict:
+        job = pipeline[name]
+        parents = job.get("extends", [])
+        merged: dict = {}
+        for parent in [parents] if isinstance(parents, str) else parents:
+            merged = deep_merge(merged, resolve(parent))
+        return deep_merge(merged, {k: v for k, v in job.items() if k != "extends"})
+
+    return {
+        name: resolve(name) if name not in GITLAB_GLOBALS else value
+        for name, value in pipeline.items()
+    }
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +113,14 @@ def test_generated_ci_files(bake, actionlint, answers):
         env = jobs["test"]["env"]
     else:
         assert workflows == []
-        pipeline = yaml.safe_load(gitlab.read_text(encoding="utf-8"))
-        stages = ["lint", "typecheck", "test", *(["build"] if container else [])]
-        assert pipeline["stages"] == stages
-        assert all(pipeline[s]["stage"] == s for s in stages)
+        pipeline = gitlab_pipeline(project)
+        # GitLab skips the build stage when no job is in it.
+        assert pipeline["stages"] == ["lint", "typecheck", "test", "build"]
+        # Hidden jobs (".name") are templates for `extends`, never run.
+        jobs = {n for n in pipeline if n not in GITLAB_GLOBALS and not n.startswith(".")}
+        assert jobs == {"lint", "typecheck", "test", *(["build"] if container else [])}
+        assert all(pipeline[job]["stage"] == job for job in jobs)
+        assert pipeline["test"]["variables"]["ENVIRONMENT"] == "test"
         services = {s["alias"] for s in pipeline["test"].get("services", [])}
         env = pipeline["test"]["variables"]
 

@@ -16,11 +16,6 @@ from pydantic import BaseModel, Field
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.errors import ConflictError
-{%- if cookiecutter.database != "none" %}
-
-# DATABASE_URL or a temporary SQLite file; a fresh schema; empty tables for every test.
-pytest_plugins = ["tests.database"]
-{%- endif %}
 
 SECRET = "t" * 40
 
