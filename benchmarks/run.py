@@ -118,8 +118,8 @@ def wrk(url: str, seconds: float, connections: int) -> Figures:
         check=True,
     ).stdout
     # Anchored: "72.50%" in the thread stats above must not pass for the 50th percentile.
-    p50 = re.search(r"^\s+50%\s+([\d.]+[a-z]+)$", out, re.M)
-    p99 = re.search(r"^\s+99%\s+([\d.]+[a-z]+)$", out, re.M)
+    p50 = re.search(r"^\s+50%\s+([\d.]+[a-z]+)\s*$", out, re.M)
+    p99 = re.search(r"^\s+99%\s+([\d.]+[a-z]+)\s*$", out, re.M)
     if p50 is None or p99 is None:
         raise RuntimeError(f"wrk measured nothing on {url}:\n{out}")
     figures = Figures()
