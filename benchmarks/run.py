@@ -82,6 +82,8 @@ def serve(project: Path, env: dict[str, str], app: str | None, log_dir: Path) ->
         "LOG_LEVEL": "INFO",
         # Far above what the benchmark sends: measure the limiter's cost, not its 429s.
         "RATE_LIMIT": "100000000/minute",
+        # One worker recycled mid-round would leave the port unserved for a moment.
+        "GUNICORN_MAX_REQUESTS": "0",
         **env,
     }
     args = ["--pythonpath", str(BARE), app] if app else []
