@@ -72,12 +72,18 @@ class Server:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
         self.running = False
+        self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         raise NotImplementedError
 
     def stop(self) -> None:
-        raise NotImplementedError
+        """For servers run as a child process: terminate it and wait until the port is free."""
+        if self.running and self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+            wait_port_closed(self.port)
+            self.running = False
 
     def cleanup(self) -> None:
         with contextlib.suppress(Exception):
@@ -158,7 +164,6 @@ class MariaDB(Server):
         self.server, install, self.client = self.binaries()
         self.data = self.dir / "data"
         self.socket = self.dir / "mysqld.sock"
-        self.process: subprocess.Popen | None = None
         user = ["--user=root"] if os.geteuid() == 0 else []
         run([install, "--no-defaults", f"--datadir={self.data}", *user,
              "--auth-root-authentication-method=normal", "--skip-test-db"])  # fmt: skip
@@ -184,12 +189,8 @@ class MariaDB(Server):
         self.running = True
 
     def stop(self) -> None:
-        if self.running and self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-            self.log.close()
-            wait_port_closed(self.port)
-            self.running = False
+        super().stop()
+        self.log.close()
 
     def sql(self, statement: str, database: str = "mysql") -> str:
         return run([self.client, "--no-defaults", "-uroot", f"--socket={self.socket}",
@@ -211,7 +212,6 @@ class Redis(Server):
     def __init__(self) -> None:
         super().__init__()
         self.binary = self.binaries()
-        self.process: subprocess.Popen | None = None
         self.start()
 
     def start(self) -> None:
@@ -222,13 +222,6 @@ class Redis(Server):
         )  # fmt: skip
         wait_for_port(self.port)
         self.running = True
-
-    def stop(self) -> None:
-        if self.running and self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-            wait_port_closed(self.port)
-            self.running = False
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
