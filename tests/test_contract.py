@@ -201,18 +201,24 @@ def test_metrics_use_route_templates_and_sum_workers(service: Service):
     for n in range(12):
         service.get("/status", headers=as_client())
         service.get(f"/unknown/{n}", headers=as_client())
-    text = service.get("/metrics").text
+    # Both workers answered some of these; only the multiprocess sum reaches 12. A worker
+    # writes its counts within a second (metrics.FLUSH_SECONDS), the scraped one at once.
+    deadline = time.monotonic() + 5
+    while True:
+        text = service.get("/metrics").text
+        counts = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("http_requests_total{")
+            and 'route="/status"' in line
+            and 'status="200"' in line
+        ]
+        if sum(counts) >= 12 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert sum(counts) >= 12
     assert 'route="/unknown/3"' not in text
     assert 'route="<unmatched>"' in text
-    counts = [
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("http_requests_total{")
-        and 'route="/status"' in line
-        and 'status="200"' in line
-    ]
-    # Both workers answered some of these; only the multiprocess sum reaches 12.
-    assert sum(counts) >= 12
     assert "http_request_duration_seconds_bucket" in text
     assert "process_resident_memory_bytes" in text
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
@@ -30,6 +31,13 @@ def test_settings_come_from_the_environment(conf):
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (500, 50)
     assert conf["control_socket_disable"] is True
     assert conf["accesslog"] is None
+
+
+def test_gunicorn_builds_no_access_line_of_its_own(conf):
+    logger_class = conf["logger_class"]
+    assert issubclass(logger_class, Logger)
+    # gunicorn's own access() would read the response and environ; this one touches nothing.
+    logger_class.access(object.__new__(logger_class), None, None, None, None)
 
 
 def test_gunicorn_logs_through_the_service_formatter(conf):

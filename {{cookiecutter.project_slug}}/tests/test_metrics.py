@@ -1,3 +1,10 @@
+import time
+
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+
+from {{ cookiecutter.project_slug }} import metrics
+
+
 def test_metrics_count_requests_by_route_template(client):
     client.get("/test/items/1")
     client.get("/test/items/2")
@@ -40,3 +47,53 @@ def test_route_list_outside_production(client):
 
 def test_no_route_list_in_production(make_client):
     assert make_client(environment="production").get("/api/routes").status_code == 404
+
+
+def _samples(registry, metric, route):
+    return {
+        (sample.name, sample.labels.get("le")): sample.value
+        for family in registry.collect()
+        if family.name == metric
+        for sample in family.samples
+        if sample.labels.get("route") == route and not sample.name.endswith("_created")
+    }
+
+
+def test_batched_observations_equal_one_by_one_observations():
+    route = "/test/batched"
+    durations = [0.001, 0.005, 0.0051, 0.3, 0.3, 7.5, 12.0, 0.0]
+    reference = CollectorRegistry()
+    one_by_one = Histogram(
+        "http_request_duration_seconds",
+        "reference",
+        ["method", "route", "status"],
+        buckets=metrics.BUCKETS,
+        registry=reference,
+    ).labels("GET", route, "200")
+    for seconds in durations:
+        one_by_one.observe(seconds)
+        metrics.observe("GET", route, 200, seconds)
+    metrics.flush()
+    batched = _samples(REGISTRY, "http_request_duration_seconds", route)
+    expected = _samples(reference, "http_request_duration_seconds", route)
+    assert batched == expected
+    assert batched[("http_request_duration_seconds_count", None)] == len(durations)
+    counted = _samples(REGISTRY, "http_requests", route)
+    assert counted == {("http_requests_total", None): len(durations)}
+
+
+def test_observations_reach_the_values_without_a_scrape():
+    route = "/test/unscraped"
+    metrics.observe("GET", route, 200, 0.01)
+    deadline = time.monotonic() + metrics.FLUSH_SECONDS * 5
+    while not _samples(REGISTRY, "http_requests", route) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _samples(REGISTRY, "http_requests", route) == {("http_requests_total", None): 1}
+
+
+def test_unknown_methods_do_not_grow_the_pending_table():
+    for n in range(50):
+        metrics.observe(f"BREW{n}", "/test/methods", 405, 0.001)
+    metrics.flush()
+    counted = _samples(REGISTRY, "http_requests", "/test/methods")
+    assert counted == {("http_requests_total", None): 50}

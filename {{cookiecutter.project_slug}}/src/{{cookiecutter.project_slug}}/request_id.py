@@ -4,7 +4,7 @@ The current ID lives in a context variable, so every log line written while serv
 request carries it (see `logging.stamp`), in threads and asyncio tasks alike.
 """
 
-import os
+import random
 import re
 from contextvars import ContextVar, Token
 
@@ -17,7 +17,9 @@ def accept_or_new(incoming: str | None) -> str:
     """The incoming ID when it is safe to echo and log, else a fresh random one."""
     if incoming and _WELL_FORMED.fullmatch(incoming):
         return incoming
-    return os.urandom(16).hex()
+    # 128 random bits, as many as a UUID4: an ID to correlate lines, not a secret, so the
+    # random module (reseeded in every forked worker) serves without a system call.
+    return f"{random.getrandbits(128):032x}"
 
 
 def current() -> str | None:

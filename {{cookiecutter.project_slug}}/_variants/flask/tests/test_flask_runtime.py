@@ -2,6 +2,7 @@
 
 import io
 
+from flask import session
 from limits.storage import MemoryStorage
 
 from {{ cookiecutter.project_slug }}.app import close_resources, create_app
@@ -41,6 +42,27 @@ def test_closers_run_once_newest_first():
     close_resources(app)
     assert closed[:2] == [2, 1]
     assert len(closed) == 2
+
+
+def test_sessions_are_opened_lazily_and_still_work():
+    app = create_app(base_settings())
+
+    @app.post("/test/session")
+    def remember() -> dict[str, str]:
+        session["seen"] = "yes"
+        return {}
+
+    @app.get("/test/session")
+    def recall() -> dict[str, str | None]:
+        return {"seen": session.get("seen")}
+
+    client = app.test_client()
+    assert client.get("/status").headers.get("Set-Cookie") is None
+    assert client.get("/test/session").get_json() == {"seen": None}
+    assert "session=" in client.post("/test/session").headers["Set-Cookie"]
+    assert client.get("/test/session").get_json() == {"seen": "yes"}
+    client.set_cookie("session", "forged.value.signature")
+    assert client.get("/test/session").get_json() == {"seen": None}
 
 
 class BrokenStorage(MemoryStorage):

@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Dependencies register a readiness check and a closer here (see docs/contract.md).
     app.state.health_checks = {}
     app.state.closers = []
+    handlers.install(app)
+    # Operational routes first: probes and scrapes are matched before the resource routes.
+    system.install(app, settings)
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
 {%- if cookiecutter.use_redis %}
     # No REDIS_URL (the tests without a server): memory rate limits, the cache always misses.
@@ -62,9 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.closers.append(database.dispose)
     app.include_router(items_router)
 {%- endif %}
-
-    handlers.install(app)
-    system.install(app, settings)
 
     if settings.cors_origins:
         app.add_middleware(

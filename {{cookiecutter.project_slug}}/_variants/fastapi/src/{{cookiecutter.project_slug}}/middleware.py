@@ -22,7 +22,7 @@ from {{ cookiecutter.project_slug }}.errors import (
     error_body,
 )
 from {{ cookiecutter.project_slug }}.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.logging import get_logger
+from {{ cookiecutter.project_slug }}.logging import AccessLog, get_logger
 from {{ cookiecutter.project_slug }}.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.security import DOCS_CSP, security_headers
 
@@ -42,12 +42,14 @@ class ServiceMiddleware:
         self.app = app
         self.limiter = limiter
         self.max_body = settings.max_request_bytes
-        self.slow_seconds = settings.slow_request_ms / 1000
         self.clients = ClientAddress(settings.trusted_proxies)
         self.headers = _encode(security_headers(settings.is_production))
         self.docs_headers = _encode(security_headers(settings.is_production, DOCS_CSP))
         self.production = settings.is_production
         self.log = get_logger("access")
+        self.access = AccessLog(
+            settings.log_level, settings.json_logs, settings.slow_request_ms / 1000
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +57,7 @@ class ServiceMiddleware:
             return
         started = time.perf_counter()
         incoming_id = content_length = forwarded_for = None
+        chunked = False
         headers_too_large = len(scope["headers"]) > MAX_HEADERS
         for name, value in scope["headers"]:
             if len(value) > MAX_HEADER_BYTES:
@@ -65,6 +68,8 @@ class ServiceMiddleware:
                 content_length = value
             elif name == b"x-forwarded-for":
                 forwarded_for = value.decode("latin-1")
+            elif name == b"transfer-encoding":
+                chunked = True
         rid = request_id.accept_or_new(incoming_id)
         token = request_id.bind(rid)
         path: str = scope["path"]
@@ -86,15 +91,25 @@ class ServiceMiddleware:
             await send(message)
 
         try:
-            rejection = (
-                HeadersTooLargeError()
-                if headers_too_large
-                else await self._reject(path, client, content_length)
-            )
+            rejection: AppError | None = None
+            if headers_too_large:
+                rejection = HeadersTooLargeError()
+            elif (
+                content_length is not None
+                and content_length.isdigit()
+                and int(content_length) > self.max_body
+            ):
+                rejection = PayloadTooLargeError()
+            elif self.limiter is not None and not is_exempt(path):
+                wait = await self.limiter.retry_after(client)
+                if wait is not None:
+                    rejection = RateLimitedError(wait)
             if rejection is not None:
                 await self._send_error(send_with_headers, rejection, rid)
             else:
-                await self.app(scope, self._counting(receive), send_with_headers)
+                # Without Transfer-Encoding the server stops the body at Content-Length.
+                receive = self._counting(receive) if chunked else receive
+                await self.app(scope, receive, send_with_headers)
         except Exception as exc:
             if started_response:
                 raise  # nothing left to tell the client; the server closes the connection
@@ -115,28 +130,8 @@ class ServiceMiddleware:
                 "duration_ms": round(duration * 1000, 2),
                 "client": client,
             }
-            if is_exempt(path):
-                self.log.debug("request", **fields)
-            elif duration > self.slow_seconds:
-                self.log.warning("request", slow=True, **fields)
-            else:
-                self.log.info("request", **fields)
+            self.access.record(fields, duration, is_exempt(path))
             request_id.unbind(token)
-
-    async def _reject(
-        self, path: str, client: str, content_length: bytes | None
-    ) -> AppError | None:
-        if (
-            content_length is not None
-            and content_length.isdigit()
-            and int(content_length) > self.max_body
-        ):
-            return PayloadTooLargeError()
-        if self.limiter is not None and not is_exempt(path):
-            wait = await self.limiter.retry_after(client)
-            if wait is not None:
-                return RateLimitedError(wait)
-        return None
 
     def _counting(self, receive: Receive) -> Receive:
         """Stop a streamed body once it passes the limit, without reading the rest."""

@@ -17,12 +17,6 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=JSON)
 
 
-async def status(request: Request) -> Response:
-    # Rendered once at start-up: this answer never changes.
-    body: bytes = request.app.state.status_body
-    return Response(body, media_type=JSON)
-
-
 async def live() -> Response:
     return Response(LIVE, media_type=JSON)
 
@@ -67,9 +61,15 @@ async def routes_endpoint(request: Request) -> Response:
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.settings = settings
     app.state.started = time.monotonic()
-    app.state.status_body = orjson.dumps(
+    # Rendered once: this answer never changes, and a handler without parameters skips
+    # FastAPI's dependency resolution.
+    status_body = orjson.dumps(
         {"name": SERVICE_NAME, "version": __version__, "environment": settings.environment.value}
     )
+
+    async def status() -> Response:
+        return Response(status_body, media_type=JSON)
+
     # Added one by one (not through a router), so the route template is the full path.
     app.add_api_route("/status", status, tags=["operations"])
     app.add_api_route("/health/live", live, tags=["operations"])

@@ -2,7 +2,8 @@
 
 import atexit
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_cors import CORS
 
 from {{ cookiecutter.project_slug }} import handlers, middleware, system
@@ -18,6 +19,19 @@ from {{ cookiecutter.project_slug }}.redis_client import create_cache, create_re
 {%- endif %}
 
 
+class LazyCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unpacked only for requests that carry the cookie.
+
+    An API's clients send none, and Flask builds the signer for every request that might:
+    about a twentieth of a small request. Sessions still work where a view uses them.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def close_resources(app: Flask) -> None:
     """Close pools and clients, newest first, each once (gunicorn's worker_exit, atexit)."""
     closers = app.extensions["closers"]
@@ -30,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level, settings.json_logs)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
+    app.session_interface = LazyCookieSessions()
     # Dependencies register a readiness check and a closer here (see docs/contract.md).
     app.extensions["health_checks"] = {}
     app.extensions["closers"] = []

@@ -20,7 +20,7 @@ from {{ cookiecutter.project_slug }}.client_address import ClientAddress
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.errors import RateLimitedError
 from {{ cookiecutter.project_slug }}.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.logging import get_logger
+from {{ cookiecutter.project_slug }}.logging import AccessLog
 from {{ cookiecutter.project_slug }}.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.security import security_headers
 
@@ -61,9 +61,8 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
     # Werkzeug refuses larger bodies itself, by Content-Length or while streaming.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     max_body = settings.max_request_bytes
-    slow_seconds = settings.slow_request_ms / 1000
     clients = ClientAddress(settings.trusted_proxies)
-    log = get_logger("access")
+    access = AccessLog(settings.log_level, settings.json_logs, settings.slow_request_ms / 1000)
     app.wsgi_app = HeadersMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, security_headers(settings.is_production)
     )
@@ -105,12 +104,7 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
             "duration_ms": round(duration * 1000, 2),
             "client": environ.get(CLIENT),
         }
-        if is_exempt(path):
-            log.debug("request", **fields)
-        elif duration > slow_seconds:
-            log.warning("request", slow=True, **fields)
-        else:
-            log.info("request", **fields)
+        access.record(fields, duration, is_exempt(path))
         return response
 
     @app.teardown_request
