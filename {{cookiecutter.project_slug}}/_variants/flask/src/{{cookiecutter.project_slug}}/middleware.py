@@ -1,9 +1,8 @@
 """What every request needs: request ID, body-size and rate limits, security headers,
 metrics and the access log.
 
-Request hooks do the work; a thin WSGI wrapper adds the fixed headers, which is cheaper than
-setting them through Flask's response object. Per-request state lives in the WSGI environ:
-each access to `flask.request` or `flask.g` goes through a context-local proxy.
+A WSGI layer does the work (fixed headers are cheaper to add there than through Flask's
+response object), and one before-request hook refuses what Flask's error handlers answer.
 """
 
 import re
@@ -12,7 +11,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from {{ cookiecutter.project_slug }} import metrics, request_id
@@ -25,11 +24,10 @@ from {{ cookiecutter.project_slug }}.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.security import security_headers
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-# Keys of this service's per-request state in the WSGI environ.
-STARTED = "service.started"
-REQUEST_ID = "service.request_id"
-BINDING = "service.request_id_binding"
+# Per-request state in the WSGI environ: the client's address (for the rate limit) and the
+# URL rule Flask matched (Flask clears its request from the environ when it is done).
 CLIENT = "service.client"
+RULE = "service.url_rule"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -41,74 +39,74 @@ def route_template(rule: str) -> str:
     return _CONVERTER.sub(r"{\1}", rule)
 
 
-class HeadersMiddleware:
-    """Adds the security headers and the request ID to every response, errors included."""
+class ServiceMiddleware:
+    """The WSGI layer around Flask: request ID, security headers, metrics and the access log.
 
-    def __init__(self, app: WSGIApp, headers: list[tuple[str, str]]) -> None:
+    It sees every answer, errors included, and costs less than Flask's after-request and
+    teardown hooks, which dispatch through context-local proxies. Only the refusals that need
+    Flask's error handlers (body size, rate limit) stay in a before-request hook.
+    """
+
+    def __init__(self, app: WSGIApp, settings: Settings) -> None:
         self.app = app
-        self.headers = headers
+        self.headers = security_headers(settings.is_production)
+        self.clients = ClientAddress(settings.trusted_proxies)
+        self.access = AccessLog(
+            settings.log_level, settings.json_logs, settings.slow_request_ms / 1000
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            rid = environ.get(REQUEST_ID) or request_id.accept_or_new(None)
-            headers += [*self.headers, (request_id.HEADER, rid)]
-            return start_response(status, headers, exc_info)
+        started = time.perf_counter()
+        rid = request_id.accept_or_new(environ.get("HTTP_X_REQUEST_ID"))
+        token = request_id.bind(rid)
+        client = environ[CLIENT] = self.clients.resolve(
+            environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
+        )
+        status = 500
 
-        return self.app(environ, start)
+        def start(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal status
+            status = int(status_line[:3])
+            headers += [*self.headers, (request_id.HEADER, rid)]
+            return start_response(status_line, headers, exc_info)
+
+        try:
+            return self.app(environ, start)
+        finally:
+            duration = time.perf_counter() - started
+            rule = environ.get(RULE)
+            route = route_template(rule.rule) if rule else metrics.UNMATCHED_ROUTE
+            # Decoded as UTF-8, like FastAPI's (the WSGI environ holds it as Latin-1).
+            path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+            method: str = environ.get("REQUEST_METHOD", "")
+            metrics.observe(method, route, status, duration)
+            fields: dict[str, Any] = {
+                "method": method,
+                "route": route,
+                "path": path,
+                "status": status,
+                "duration_ms": round(duration * 1000, 2),
+                "client": client,
+            }
+            self.access.record(fields, duration, is_exempt(path))
+            request_id.unbind(token)
 
 
 def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None:
     # Werkzeug refuses larger bodies itself, by Content-Length or while streaming.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     max_body = settings.max_request_bytes
-    clients = ClientAddress(settings.trusted_proxies)
-    access = AccessLog(settings.log_level, settings.json_logs, settings.slow_request_ms / 1000)
-    app.wsgi_app = HeadersMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app, security_headers(settings.is_production)
-    )
+    app.wsgi_app = ServiceMiddleware(app.wsgi_app, settings)  # type: ignore[method-assign]
 
     @app.before_request
-    def start() -> None:
+    def refuse() -> None:
         environ = request.environ
-        environ[STARTED] = time.perf_counter()
-        rid = request_id.accept_or_new(environ.get("HTTP_X_REQUEST_ID"))
-        environ[REQUEST_ID] = rid
-        environ[BINDING] = request_id.bind(rid)
-        client = clients.resolve(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
-        environ[CLIENT] = client
+        environ[RULE] = request.url_rule
         # Refused before any view runs, whether or not it would read the body.
         length = environ.get("CONTENT_LENGTH")
         if length and length.isdigit() and int(length) > max_body:
             raise RequestEntityTooLarge()
         if limiter is not None and not is_exempt(environ.get("PATH_INFO", "")):
-            wait = limiter.retry_after(client)
+            wait = limiter.retry_after(environ[CLIENT])
             if wait is not None:
                 raise RateLimitedError(wait)
-
-    @app.after_request
-    def finish(response: Response) -> Response:
-        environ = request.environ
-        # Decoded as UTF-8, like FastAPI's (the WSGI environ holds it as Latin-1).
-        path = request.path
-        method: str = environ.get("REQUEST_METHOD", "")
-        duration = time.perf_counter() - environ.get(STARTED, time.perf_counter())
-        rule = request.url_rule
-        route = route_template(rule.rule) if rule else metrics.UNMATCHED_ROUTE
-        status = response.status_code
-        metrics.observe(method, route, status, duration)
-        fields: dict[str, Any] = {
-            "method": method,
-            "route": route,
-            "path": path,
-            "status": status,
-            "duration_ms": round(duration * 1000, 2),
-            "client": environ.get(CLIENT),
-        }
-        access.record(fields, duration, is_exempt(path))
-        return response
-
-    @app.teardown_request
-    def forget(_error: BaseException | None) -> None:
-        token = request.environ.pop(BINDING, None)
-        if token is not None:
-            request_id.unbind(token)
