@@ -66,7 +66,7 @@ def loopback_site(site: str, *, tls_port: int, http_port: int, app_port: int, wo
     replacements = {
         "listen 443 ssl http2;": f"listen 127.0.0.1:{tls_port} ssl http2;",
         "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{app_port};",
+        "127.0.0.1:8000 max_fails=0": f"127.0.0.1:{app_port} max_fails=0",
         "/etc/letsencrypt/live/api.example.com/": f"{certs}/",
         "/var/log/nginx/": f"{work}/",
     }
