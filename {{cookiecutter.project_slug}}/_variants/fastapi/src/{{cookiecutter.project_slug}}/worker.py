@@ -1,5 +1,5 @@
 """The gunicorn worker class: uvicorn without its Server header and its own access log, and a
-graceful stop that answers the requests on the connections it has just accepted."""
+graceful stop that answers the requests already on their way instead of cutting them off."""
 
 import asyncio
 import socket
@@ -10,26 +10,23 @@ from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
 
-# How long a stopping worker waits for the first request on a connection it has accepted.
-# A proxy writes its request right after connecting, so a few milliseconds are the norm.
-FIRST_REQUEST_GRACE_S = 1.0
-
-
-def awaits_first_request(connection: object) -> bool:
-    """An HTTP connection accepted, but whose first request uvicorn has not parsed yet."""
-    return getattr(connection, "cycle", False) is None
+# How long a stopping worker goes on answering on the connections it has open (each answer
+# then closes its connection) before it closes those still idle. A proxy that keeps
+# connections alive sends on the ones it uses within milliseconds.
+DRAIN_S = 1.0
 
 
 class DrainingServer(Server):
-    """uvicorn's server, except that stopping does not drop connections it has just accepted.
+    """uvicorn's server, except that stopping cuts off no request already on its way.
 
-    uvicorn stops (gunicorn's HUP, TERM or max_requests) by closing every connection with no
-    request in progress as if it were idle, including one accepted a moment earlier whose
-    request is already in the socket, unread: the client gets a reset (behind nginx, a 502)
-    for a request it could not know was refused. Here the listeners close first (new
-    connections wait in the socket's backlog for the new workers), then those connections get
-    up to FIRST_REQUEST_GRACE_S to deliver their request; uvicorn's own shutdown then answers
-    it with keep-alive off, like any request in progress, and closes the idle ones.
+    uvicorn stops (gunicorn's HUP, TERM or max_requests) by closing at once every connection
+    with no request in progress: one it accepted a moment earlier, whose request is in the
+    socket unread, and a kept-alive one on which the client is sending its next request. The
+    client gets a reset; behind nginx, a 502 (nginx retries only some requests, never a POST).
+    Here the listeners close first (new connections wait in the socket's backlog for the new
+    workers) and for up to DRAIN_S the open connections are still served, every answer with
+    `Connection: close`; uvicorn's own shutdown then closes what is left idle and waits for the
+    requests in progress.
     """
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -37,16 +34,12 @@ class DrainingServer(Server):
             server.close()
         for sock in sockets or []:
             sock.close()
+        # The same list every request's answer takes its default headers from (uvicorn renews
+        # it only while serving, and no more now).
+        self.server_state.default_headers.append((b"connection", b"close"))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + FIRST_REQUEST_GRACE_S
-        # One turn of the loop first: connections accepted in this turn are set up and their
-        # requests read before anything is counted.
-        await asyncio.sleep(0)
-        while (
-            not self.force_exit
-            and loop.time() < deadline
-            and any(awaits_first_request(c) for c in self.server_state.connections)
-        ):
+        deadline = loop.time() + DRAIN_S
+        while not self.force_exit and self.server_state.connections and loop.time() < deadline:
             await asyncio.sleep(0.01)
         await super().shutdown()
 
