@@ -60,6 +60,11 @@ def test_vm_nginx_site_has_what_production_needs(bake):
     assert "server_tokens off;" in directives
     assert "client_max_body_size 1m;" in directives
     assert "proxy_read_timeout 30s;" in directives
+    # A connection a stopping worker closed unanswered: idempotent requests are sent once more
+    # to the same gunicorn (its backup entry), a POST never.
+    assert "server 127.0.0.1:8000 max_fails=0 backup;" in directives
+    assert "proxy_next_upstream error timeout;" in directives
+    assert not any("non_idempotent" in d for d in directives if not d.startswith("#"))
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in directives
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in directives
     assert "proxy_set_header X-Request-ID $my_service_request_id;" in directives

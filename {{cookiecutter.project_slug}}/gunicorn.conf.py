@@ -19,7 +19,8 @@ from {{ cookiecutter.project_slug }}.config import Settings
 
 wsgi_app = "{{ cookiecutter.project_slug }}.app:create_app()"
 {%- if cookiecutter.framework == "fastapi" %}
-# uvicorn's worker without its Server header and its own access log.
+# uvicorn's worker without its Server header and its own access log, whose graceful stop
+# (HUP, TERM, max_requests) answers the requests already on their way to it.
 worker_class = "{{ cookiecutter.project_slug }}.worker.Worker"
 {%- else %}
 worker_class = "gthread"
