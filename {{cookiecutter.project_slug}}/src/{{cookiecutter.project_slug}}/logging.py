@@ -170,8 +170,26 @@ class AccessLog:
         self.slow_seconds = slow_seconds
         self.fallback = get_logger("access")
 
-    def record(self, fields: dict[str, Any], duration: float, exempt: bool) -> None:
-        if exempt:
+    def record(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        status: int,
+        duration: float,
+        client: str,
+        quiet: bool = False,
+    ) -> None:
+        """One line for an answered request; `quiet` (probes, scrapes) logs it at debug."""
+        fields: dict[str, Any] = {
+            "method": method,
+            "route": route,
+            "path": path,
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+            "client": client,
+        }
+        if quiet:
             level, method = logging.DEBUG, "debug"
         elif duration > self.slow_seconds:
             level, method = logging.WARNING, "warning"

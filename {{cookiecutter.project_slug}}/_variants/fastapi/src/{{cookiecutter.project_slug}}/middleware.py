@@ -5,7 +5,6 @@ single layer: each extra layer (and BaseHTTPMiddleware above all) costs throughp
 """
 
 import time
-from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -122,15 +121,9 @@ class ServiceMiddleware:
             route_object = scope.get("route") if status != 405 else None
             route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
             metrics.observe(scope["method"], route, status, duration)
-            fields: dict[str, Any] = {
-                "method": scope["method"],
-                "route": route,
-                "path": path,
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-                "client": client,
-            }
-            self.access.record(fields, duration, is_exempt(path))
+            self.access.record(
+                scope["method"], route, path, status, duration, client, quiet=is_exempt(path)
+            )
             request_id.unbind(token)
 
     def _counting(self, receive: Receive) -> Receive:

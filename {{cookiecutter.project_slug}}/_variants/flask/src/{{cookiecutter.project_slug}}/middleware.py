@@ -80,15 +80,9 @@ class ServiceMiddleware:
             path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
             method: str = environ.get("REQUEST_METHOD", "")
             metrics.observe(method, route, status, duration)
-            fields: dict[str, Any] = {
-                "method": method,
-                "route": route,
-                "path": path,
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-                "client": client,
-            }
-            self.access.record(fields, duration, is_exempt(path))
+            self.access.record(
+                method, route, path, status, duration, client, quiet=is_exempt(path)
+            )
             request_id.unbind(token)
 
 
