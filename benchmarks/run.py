@@ -76,6 +76,10 @@ def worker_rss_kib(server: Service) -> list[int]:
     return sizes
 
 
+SHM = Path("/dev/shm")
+METRICS_DIRS: list[str] = []
+
+
 def serve(project: Path, env: dict[str, str], app: str | None, log_dir: Path) -> Service:
     """The project's service, or with `app` a bare app, under the project's gunicorn.conf.py."""
     env = {
@@ -87,6 +91,10 @@ def serve(project: Path, env: dict[str, str], app: str | None, log_dir: Path) ->
         **env,
     }
     args = ["--pythonpath", str(BARE), app] if app else []
+    if SHM.is_dir() and os.access(SHM, os.W_OK):
+        # Where the deployments put it: /run (systemd) or a memory emptyDir (Kubernetes).
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-", dir=SHM)
+        METRICS_DIRS.append(env["PROMETHEUS_MULTIPROC_DIR"])
     return start(project, env=env, args=args, workers=1, log_dir=log_dir)
 
 
@@ -305,6 +313,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="A B rounds per figure")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgresql", action="store_true", help="skip the PostgreSQL figures")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PATH",
+        help="measure only this path (repeatable), and skip memory and generation figures",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -317,10 +331,15 @@ def main() -> None:
     )
     rows = []
     memory = []
-    pg = None if args.no_postgresql else start_postgresql()
-    if pg is None:
+    scenarios = [(db, path) for db, path in SCENARIOS if not args.only or path in args.only]
+    if not scenarios:
+        sys.exit(f"--only: no such path; choose from {sorted({p for _, p in SCENARIOS})}")
+    needs_postgresql = any(db == "postgresql" for db, _ in scenarios)
+    pg = None if args.no_postgresql or not needs_postgresql else start_postgresql()
+    if pg is None and needs_postgresql:
         print("(PostgreSQL figures skipped: no server installed or --no-postgresql)")
     databases = ["sqlite"] + (["postgresql"] if pg else [])
+    databases = [db for db in databases if any(db == d for d, _ in scenarios)]
     try:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             work = Path(tmp)
@@ -347,7 +366,7 @@ def main() -> None:
                             memory.append(
                                 (framework, worker_rss_kib(generated), worker_rss_kib(bare))
                             )
-                        for scenario_database, path in SCENARIOS:
+                        for scenario_database, path in scenarios:
                             if scenario_database != database:
                                 continue
                             ours, theirs = compare(
@@ -358,6 +377,8 @@ def main() -> None:
                         generated.stop()
                         bare.stop()
             print_throughput(rows)
+            if args.only:
+                return
 
             print("\n## Idle resident memory of one worker (KiB)\n")
             print("| framework | generated | bare | ratio |")
@@ -381,6 +402,8 @@ def main() -> None:
             for framework in FRAMEWORKS:
                 print(f"| {framework} | {bake_to_green(work, framework):.1f} |")
     finally:
+        for path in METRICS_DIRS:
+            shutil.rmtree(path, ignore_errors=True)
         if pg is not None:
             pg.cleanup()
 
