@@ -2,6 +2,7 @@
 
 import asyncio
 import socket
+from collections.abc import MutableMapping
 from typing import Any
 
 import uvicorn
@@ -29,6 +30,42 @@ def test_streamed_body_over_the_limit_is_cut_off(make_client):
     response = client.post("/test/echo", content=chunks())
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def refused_body(declared: int, chunks: int) -> tuple[int, int]:
+    """Send a body refused by its Content-Length; (status, chunks the service read)."""
+    app = create_app(base_settings(max_request_bytes=1000))
+    read = 0
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read += 1
+        return {"type": "http.request", "body": b"x" * 500, "more_body": read < chunks}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/test/echo",
+        "raw_path": b"/test/echo",
+        "query_string": b"",
+        "headers": [(b"content-length", str(declared).encode())],
+        "client": ("127.0.0.1", 1),
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], read
+
+
+def test_a_refused_body_of_moderate_size_is_read_before_the_413():
+    # Closing on a client still sending makes the kernel reset the connection: no 413 seen.
+    assert refused_body(declared=3000, chunks=6) == (413, 6)
+
+
+def test_a_refused_body_far_over_the_limit_is_not_read():
+    assert refused_body(declared=1_000_000, chunks=2000) == (413, 0)
 
 
 def test_too_many_or_too_long_headers_are_431_like_gunicorn_refuses_them(client):
