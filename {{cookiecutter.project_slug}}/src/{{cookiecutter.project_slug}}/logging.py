@@ -190,20 +190,20 @@ class AccessLog:
             "client": client,
         }
         if quiet:
-            level, method = logging.DEBUG, "debug"
+            level, level_name = logging.DEBUG, "debug"
         elif duration > self.slow_seconds:
-            level, method = logging.WARNING, "warning"
+            level, level_name = logging.WARNING, "warning"
             fields["slow"] = True
         else:
-            level, method = logging.INFO, "info"
+            level, level_name = logging.INFO, "info"
         if level < self.level:
             return
         if not self.json_logs:
-            getattr(self.fallback, method)("request", **fields)
+            getattr(self.fallback, level_name)("request", **fields)
             return
         fields["event"] = "request"
         out = sys.stdout.buffer
-        out.write(_dumps(stamp(None, method, fields)) + b"\n")
+        out.write(_dumps(stamp(None, level_name, fields)) + b"\n")
         out.flush()
 
 

@@ -93,17 +93,14 @@ class ServiceMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
+        declared = int(content_length) if content_length and content_length.isdigit() else 0
         try:
             rejection: AppError | None = None
             if headers_too_large:
                 rejection = HeadersTooLargeError()
-            elif (
-                content_length is not None
-                and content_length.isdigit()
-                and int(content_length) > self.max_body
-            ):
+            elif declared > self.max_body:
                 rejection = PayloadTooLargeError()
-                if int(content_length) <= DRAIN_FACTOR * self.max_body:
+                if declared <= DRAIN_FACTOR * self.max_body:
                     await self._discard_body(receive)
             elif self.limiter is not None and not is_exempt(path):
                 wait = await self.limiter.retry_after(client)
