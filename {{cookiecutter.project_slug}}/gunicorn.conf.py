@@ -120,11 +120,20 @@ def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def worker_exit(server: Any, worker: Any) -> None:
-    """Write this worker's last metrics; close a Flask worker's pools and clients (FastAPI
-    closes its own in the lifespan)."""
-    from {{ cookiecutter.project_slug }} import metrics
+def post_worker_init(worker: Any) -> None:
+    """Access lines are written in batches in a worker, not one system call per request."""
+    from {{ cookiecutter.project_slug }}.logging import batch_access_lines
 
+    batch_access_lines()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Write this worker's last access lines and metrics; close a Flask worker's pools and
+    clients (FastAPI closes its own in the lifespan)."""
+    from {{ cookiecutter.project_slug }} import metrics
+    from {{ cookiecutter.project_slug }}.logging import flush_access_lines
+
+    flush_access_lines()
     metrics.flush()
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
     if not isinstance(extensions, dict):

@@ -87,3 +87,18 @@ def test_worker_exit_runs_every_closer_even_after_a_failure(conf):
 
 def test_worker_exit_leaves_apps_without_closers_alone(conf):
     assert conf["worker_exit"](server(), SimpleNamespace(wsgi=object())) is None
+
+
+def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(conf, monkeypatch, capsys):
+    from {{ cookiecutter.project_slug }} import logging as service_logging
+
+    lines = service_logging.AccessLines()
+    monkeypatch.setattr(service_logging.AccessLines, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(service_logging, "_access_lines", lines)
+    conf["post_worker_init"](SimpleNamespace())
+    assert lines.batched
+    entry = ("info", "GET", "/status", "/status", 200, 0.001, "127.0.0.1", "last-one", 0)
+    lines.add(entry)
+    capsys.readouterr()
+    conf["worker_exit"](server(), SimpleNamespace(wsgi=object()))
+    assert '"request_id":"last-one"' in capsys.readouterr().out

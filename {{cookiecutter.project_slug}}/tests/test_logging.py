@@ -155,3 +155,66 @@ def test_timestamps_are_iso_8601_utc_with_microseconds():
     text = timestamp()
     parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert abs((parsed - before).total_seconds()) < 1
+
+
+def test_timestamps_of_a_given_instant_keep_every_microsecond():
+    from {{ cookiecutter.project_slug }}.logging import timestamp
+
+    # 2025-01-31T12:00:00.000007Z: leading zeros of the fraction must survive.
+    assert timestamp(1_738_324_800_000_007_000) == "2025-01-31T12:00:00.000007Z"
+
+
+ENTRY = ("warning", "GET", "/items/{item_id}", "/items/7\u2028", 200, 1.5, "10.0.0.9", "rid-1", 0)
+
+
+def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(capsys, monkeypatch):
+    from {{ cookiecutter.project_slug }}.logging import AccessLines
+
+    immediate = AccessLines()
+    immediate.add(ENTRY)
+    written = capsys.readouterr().out
+    line = json.loads(written)
+    assert line == {
+        "method": "GET",
+        "route": "/items/{item_id}",
+        "path": "/items/7\u2028",
+        "status": 200,
+        "duration_ms": 1500.0,
+        "client": "10.0.0.9",
+        "slow": True,
+        "event": "request",
+        "level": "warning",
+        "request_id": "rid-1",
+        "timestamp": "1970-01-01T00:00:00.000000Z",
+    }
+    assert "\u2028" not in written
+
+    monkeypatch.setattr(AccessLines, "FLUSH_SECONDS", 3600.0)  # only explicit flushes
+    batched = AccessLines()
+    batched.start_batching()
+    for number in range(3):
+        batched.add((*ENTRY[:7], f"rid-{number}", 0))
+    assert capsys.readouterr().out == ""  # queued, not written per request
+    batched.flush()
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(text)["request_id"] for text in lines] == ["rid-0", "rid-1", "rid-2"]
+    assert lines[1] + "\n" == written
+    batched.flush()
+    assert capsys.readouterr().out == ""
+
+
+def test_batched_access_lines_are_written_without_being_asked(capsys, monkeypatch):
+    import time
+
+    from {{ cookiecutter.project_slug }}.logging import AccessLines
+
+    monkeypatch.setattr(AccessLines, "FLUSH_SECONDS", 0.01)
+    batched = AccessLines()
+    batched.start_batching()
+    batched.add(ENTRY)
+    deadline = time.monotonic() + 5
+    out = ""
+    while not out and time.monotonic() < deadline:
+        time.sleep(0.01)
+        out += capsys.readouterr().out
+    assert json.loads(out)["request_id"] == "rid-1"
