@@ -218,3 +218,24 @@ def test_batched_access_lines_are_written_without_being_asked(capsys, monkeypatc
         time.sleep(0.01)
         out += capsys.readouterr().out
     assert json.loads(out)["request_id"] == "rid-1"
+
+
+def test_in_an_event_loop_batched_lines_are_written_on_its_next_turn(capsys, monkeypatch):
+    import asyncio
+
+    from {{ cookiecutter.project_slug }}.logging import AccessLines
+
+    monkeypatch.setattr(AccessLines, "FLUSH_SECONDS", 3600.0)  # the thread stays out of it
+    batched = AccessLines()
+    batched.start_batching()
+
+    async def answer_two_requests() -> tuple[str, str]:
+        batched.add(ENTRY)
+        batched.add((*ENTRY[:7], "rid-2", 0))
+        before = capsys.readouterr().out
+        await asyncio.sleep(0)
+        return before, capsys.readouterr().out
+
+    before, after = asyncio.run(answer_two_requests())
+    assert before == ""
+    assert [json.loads(line)["request_id"] for line in after.splitlines()] == ["rid-1", "rid-2"]

@@ -7,6 +7,8 @@ and renderer, so the stream has one format. JSON escapes control characters, and
 renderer gets its values escaped first, so nothing a client sends can break or forge a line.
 """
 
+import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -188,18 +190,19 @@ def render_access(entry: AccessEntry) -> bytes:
 
 
 class AccessLines:
-    """Where access lines go: rendered and written at once, or, once a server worker has
-    called `batch_access_lines`, queued as raw values that one thread renders and writes out
-    every FLUSH_SECONDS.
+    """Where access lines go: rendered and written at once, or, once a server worker has called
+    `batch_access_lines`, queued as raw values and rendered and written in batches.
 
-    Per request that leaves a tuple appended to a queue: no system call (and in a threaded
-    worker no hand-over of the GIL), and the rendering runs in a tight loop where it costs a
-    third of what it costs between a request's other steps. Lines reach stdout up to
-    FLUSH_SECONDS late, and a worker killed with SIGKILL loses at most that much;
-    gunicorn.conf.py flushes them when a worker exits, however it was asked to stop.
+    Per request that leaves a tuple appended to a queue: no system call (in a threaded worker no
+    hand-over of the GIL either), and rendering runs in a tight loop, where it costs a third of
+    what it costs between a request's other steps. In an event loop the batch is written on the
+    loop's next turn, between requests, so it never holds up one for long; a thread also writes
+    whatever is queued every FLUSH_SECONDS (the only writer in a threaded worker). Lines reach
+    stdout up to FLUSH_SECONDS late; a worker killed with SIGKILL loses at most that much, and
+    gunicorn.conf.py flushes them when a worker exits however it was asked to stop.
     """
 
-    FLUSH_SECONDS = 0.05
+    FLUSH_SECONDS = 0.02
 
     def __init__(self) -> None:
         self.batched = False
@@ -207,12 +210,16 @@ class AccessLines:
         self._lock = threading.Lock()
 
     def add(self, entry: AccessEntry) -> None:
-        if self.batched:
-            self._queue.append(entry)
+        if not self.batched:
+            out = sys.stdout.buffer
+            out.write(render_access(entry) + b"\n")
+            out.flush()
             return
-        out = sys.stdout.buffer
-        out.write(render_access(entry) + b"\n")
-        out.flush()
+        self._queue.append(entry)
+        if len(self._queue) == 1:
+            # In a worker thread there is no running loop: the flushing thread writes it.
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().call_soon(self._flush_quietly)
 
     def start_batching(self) -> None:
         if not self.batched:
@@ -222,10 +229,11 @@ class AccessLines:
     def _flush_forever(self) -> None:
         while True:
             time.sleep(self.FLUSH_SECONDS)
-            try:
-                self.flush()
-            except (OSError, ValueError):  # stdout closed: drop lines rather than hoard them
-                continue
+            self._flush_quietly()
+
+    def _flush_quietly(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # stdout closed: drop, never hoard
+            self.flush()
 
     def flush(self) -> None:
         with self._lock:  # two flushes at once could write lines out of order
