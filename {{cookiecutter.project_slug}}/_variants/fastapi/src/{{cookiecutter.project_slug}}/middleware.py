@@ -76,6 +76,7 @@ class ServiceMiddleware:
         rid = request_id.accept_or_new(incoming_id)
         token = request_id.bind(rid)
         path: str = scope["path"]
+        exempt = is_exempt(path)
         peer = scope.get("client")
         client = self.clients.resolve(peer[0] if peer else None, forwarded_for)
         extra = [
@@ -102,7 +103,7 @@ class ServiceMiddleware:
                 rejection = PayloadTooLargeError()
                 if declared <= DRAIN_FACTOR * self.max_body:
                     await self._discard_body(receive)
-            elif self.limiter is not None and not is_exempt(path):
+            elif self.limiter is not None and not exempt:
                 wait = await self.limiter.retry_after(client)
                 if wait is not None:
                     rejection = RateLimitedError(wait)
@@ -124,9 +125,7 @@ class ServiceMiddleware:
             route_object = scope.get("route") if status != 405 else None
             route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
             metrics.observe(scope["method"], route, status, duration)
-            self.access.record(
-                scope["method"], route, path, status, duration, client, quiet=is_exempt(path)
-            )
+            self.access.record(scope["method"], route, path, status, duration, client, exempt)
             request_id.unbind(token)
 
     @staticmethod
