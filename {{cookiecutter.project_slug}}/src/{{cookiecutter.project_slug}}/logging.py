@@ -189,6 +189,12 @@ def render_access(entry: AccessEntry) -> bytes:
     return _dumps(fields)
 
 
+def _write_lines(lines: list[bytes]) -> None:
+    out = sys.stdout.buffer
+    out.write(b"\n".join(lines) + b"\n")
+    out.flush()
+
+
 class AccessLines:
     """Where access lines go: rendered and written at once, or, once a server worker has called
     `batch_access_lines`, queued as raw values and rendered and written in batches.
@@ -211,15 +217,13 @@ class AccessLines:
 
     def add(self, entry: AccessEntry) -> None:
         if not self.batched:
-            out = sys.stdout.buffer
-            out.write(render_access(entry) + b"\n")
-            out.flush()
+            _write_lines([render_access(entry)])
             return
         self._queue.append(entry)
         if len(self._queue) == 1:
             # In a worker thread there is no running loop: the flushing thread writes it.
             with contextlib.suppress(RuntimeError):
-                asyncio.get_running_loop().call_soon(self._flush_quietly)
+                asyncio.get_running_loop().call_soon(self.flush_quietly)
 
     def start_batching(self) -> None:
         if not self.batched:
@@ -229,9 +233,9 @@ class AccessLines:
     def _flush_forever(self) -> None:
         while True:
             time.sleep(self.FLUSH_SECONDS)
-            self._flush_quietly()
+            self.flush_quietly()
 
-    def _flush_quietly(self) -> None:
+    def flush_quietly(self) -> None:
         with contextlib.suppress(OSError, ValueError):  # stdout closed: drop, never hoard
             self.flush()
 
@@ -241,10 +245,7 @@ class AccessLines:
             if not count:
                 return
             pop = self._queue.popleft
-            lines = [render_access(pop()) for _ in range(count)]
-            out = sys.stdout.buffer
-            out.write(b"\n".join(lines) + b"\n")
-            out.flush()
+            _write_lines([render_access(pop()) for _ in range(count)])
 
 
 _access_lines = AccessLines()
@@ -256,8 +257,9 @@ def batch_access_lines() -> None:
 
 
 def flush_access_lines() -> None:
-    """Write every queued access line now (at worker exit)."""
-    _access_lines.flush()
+    """Write every queued access line now (at worker exit, where a closed stdout must not stop
+    the metrics and pools from being closed after it)."""
+    _access_lines.flush_quietly()
 
 
 class AccessLog:
