@@ -211,7 +211,9 @@ def test_batched_access_lines_are_written_without_being_asked(capsys, monkeypatc
     monkeypatch.setattr(AccessLines, "FLUSH_SECONDS", 0.01)
     batched = AccessLines()
     batched.start_batching()
-    batched.add(ENTRY)
+    assert batched.thread is None
+    batched.add(ENTRY)  # outside an event loop: a thread is started to write it
+    assert batched.thread is not None and batched.thread.daemon
     deadline = time.monotonic() + 5
     out = ""
     while not out and time.monotonic() < deadline:
@@ -225,7 +227,6 @@ def test_in_an_event_loop_batched_lines_are_written_on_its_next_turn(capsys, mon
 
     from {{ cookiecutter.project_slug }}.logging import AccessLines
 
-    monkeypatch.setattr(AccessLines, "FLUSH_SECONDS", 3600.0)  # the thread stays out of it
     batched = AccessLines()
     batched.start_batching()
 
@@ -239,3 +240,4 @@ def test_in_an_event_loop_batched_lines_are_written_on_its_next_turn(capsys, mon
     before, after = asyncio.run(answer_two_requests())
     assert before == ""
     assert [json.loads(line)["request_id"] for line in after.splitlines()] == ["rid-1", "rid-2"]
+    assert batched.thread is None  # the loop writes them all: no thread wakes up to look

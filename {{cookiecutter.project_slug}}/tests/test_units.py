@@ -147,14 +147,13 @@ def test_memory_windows_count_per_key_and_reset_with_the_window(monkeypatch):
     assert windows.hit("a") is None
 
 
-def test_memory_windows_drop_old_windows_when_the_table_grows(monkeypatch):
+def test_memory_windows_keep_only_the_current_windows_counts(monkeypatch):
     now = [0.0]
     monkeypatch.setattr(time, "time", lambda: now[0])
     windows = MemoryWindows(amount=1, seconds=1)
-    windows.MAX_KEYS = 3
     for key in "abc":
         windows.hit(key)
     now[0] = 5.0
     windows.hit("d")
-    windows.hit("e")
-    assert set(windows._windows) == {"d", "e"}  # the old window's counts are gone
+    assert windows.hit("e") is None
+    assert windows._counts == {"d": 1, "e": 1}  # the old window's counts are gone

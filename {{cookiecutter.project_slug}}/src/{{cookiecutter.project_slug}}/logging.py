@@ -75,9 +75,9 @@ _LINE_BREAKS = (
 )
 
 
-def _dumps(event_dict: EventDict) -> bytes:
+def _dumps(event_dict: EventDict, option: int = orjson.OPT_NON_STR_KEYS) -> bytes:
     try:
-        line = orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS)
+        line = orjson.dumps(event_dict, default=str, option=option)
     except orjson.JSONEncodeError:
         # e.g. lone surrogates, which orjson refuses; the standard library escapes them.
         return json.dumps(event_dict, default=str, ensure_ascii=True).encode()
@@ -169,7 +169,8 @@ def _request_fields(entry: AccessEntry) -> dict[str, Any]:
         "route": route,
         "path": path,
         "status": status,
-        "duration_ms": round(duration * 1000, 2),
+        # round(duration * 1000, 2) to within float precision, in half the time.
+        "duration_ms": round(duration * 100_000) / 100,
         "client": client,
     }
     if level_name == "warning":
@@ -186,7 +187,8 @@ def render_access(entry: AccessEntry) -> bytes:
     if entry[7] is not None:
         fields["request_id"] = entry[7]
     fields["timestamp"] = timestamp(entry[8])
-    return _dumps(fields)
+    # Its keys are all strings, and orjson renders twice as fast without OPT_NON_STR_KEYS.
+    return _dumps(fields, option=0)
 
 
 def _write_lines(lines: list[bytes]) -> None:
@@ -202,9 +204,11 @@ class AccessLines:
     Per request that leaves a tuple appended to a queue: no system call (in a threaded worker no
     hand-over of the GIL either), and rendering runs in a tight loop, where it costs a third of
     what it costs between a request's other steps. In an event loop the batch is written on the
-    loop's next turn, between requests, so it never holds up one for long; a thread also writes
-    whatever is queued every FLUSH_SECONDS (the only writer in a threaded worker). Lines reach
-    stdout up to FLUSH_SECONDS late; a worker killed with SIGKILL loses at most that much, and
+    loop's next turn, between requests, so it never holds up one for long. Where no loop runs
+    (a threaded worker), a thread started by the first such line writes whatever is queued every
+    FLUSH_SECONDS; an event loop's worker starts none, since waking up to take the GIL fifty
+    times a second cost it more than rendering its lines. Lines reach stdout up to
+    FLUSH_SECONDS late; a worker killed with SIGKILL loses at most that much, and
     gunicorn.conf.py flushes them when a worker exits however it was asked to stop.
     """
 
@@ -212,6 +216,7 @@ class AccessLines:
 
     def __init__(self) -> None:
         self.batched = False
+        self.thread: threading.Thread | None = None
         self._queue: deque[AccessEntry] = deque()  # appends and pops are thread-safe
         self._lock = threading.Lock()
 
@@ -221,14 +226,23 @@ class AccessLines:
             return
         self._queue.append(entry)
         if len(self._queue) == 1:
-            # In a worker thread there is no running loop: the flushing thread writes it.
-            with contextlib.suppress(RuntimeError):
+            try:
                 asyncio.get_running_loop().call_soon(self.flush_quietly)
+            except RuntimeError:  # no loop in this thread
+                self._start_thread()
 
     def start_batching(self) -> None:
-        if not self.batched:
-            self.batched = True
-            threading.Thread(target=self._flush_forever, name="access-log", daemon=True).start()
+        self.batched = True
+
+    def _start_thread(self) -> None:
+        if self.thread is not None:
+            return
+        with self._lock:
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._flush_forever, name="access-log", daemon=True
+                )
+                self.thread.start()
 
     def _flush_forever(self) -> None:
         while True:

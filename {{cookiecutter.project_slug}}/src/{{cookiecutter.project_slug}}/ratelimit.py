@@ -48,25 +48,22 @@ class MemoryWindows:
     """Fixed-window counts per client in this process.
 
     limits' own MemoryStorage expires keys from a timer that starts a new thread (or task)
-    every 10 ms under load, which costs more than the counting; here old windows are
-    dropped inline instead, once the table grows.
+    every 10 ms under load, which costs more than the counting. Here the table holds the
+    current window's counts only and is replaced when the next window starts.
     """
-
-    MAX_KEYS = 10_000
 
     def __init__(self, amount: int, seconds: int) -> None:
         self.amount = amount
         self.seconds = seconds
-        self._windows: dict[str, tuple[int, int]] = {}
+        self._window = -1
+        self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def hit(self, key: str) -> float | None:
         """Count one request; None when within the limit, else when the window resets."""
         window = int(time.time()) // self.seconds
         with self._lock:
-            started, count = self._windows.get(key, (window, 0))
-            count = count + 1 if started == window else 1
-            self._windows[key] = (window, count)
-            if len(self._windows) > self.MAX_KEYS:
-                self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+            if window != self._window:
+                self._window, self._counts = window, {}
+            count = self._counts[key] = self._counts.get(key, 0) + 1
         return None if count <= self.amount else float((window + 1) * self.seconds)

@@ -13,12 +13,18 @@ class RateLimiter:
         self._memory = MemoryWindows(self.limit.amount, self.limit.get_expiry())
         self._shared = FixedWindowRateLimiter(storage) if storage is not None else None
         self._fail_open = FailOpen()
+        # Counted in this process: the middleware calls `retry_after_in_memory` without a
+        # coroutine, which costs more than the counting.
+        self.in_memory = self._shared is None
+
+    def retry_after_in_memory(self, client: str) -> int | None:
+        reset_time = self._memory.hit(client)
+        return None if reset_time is None else retry_after(reset_time)
 
     async def retry_after(self, client: str) -> int | None:
         """None when the client may go on, else the seconds until it may try again."""
         if self._shared is None:
-            reset_time = self._memory.hit(client)
-            return None if reset_time is None else retry_after(reset_time)
+            return self.retry_after_in_memory(client)
         if self._fail_open.skipping:
             return None
         try:

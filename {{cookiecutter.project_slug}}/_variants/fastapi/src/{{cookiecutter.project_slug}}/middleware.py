@@ -95,6 +95,7 @@ class ServiceMiddleware:
             await send(message)
 
         declared = int(content_length) if content_length and content_length.isdigit() else 0
+        limiter = self.limiter
         try:
             rejection: AppError | None = None
             if headers_too_large:
@@ -103,8 +104,12 @@ class ServiceMiddleware:
                 rejection = PayloadTooLargeError()
                 if declared <= DRAIN_FACTOR * self.max_body:
                     await self._discard_body(receive)
-            elif self.limiter is not None and not exempt:
-                wait = await self.limiter.retry_after(client)
+            elif limiter is not None and not exempt:
+                wait = (
+                    limiter.retry_after_in_memory(client)
+                    if limiter.in_memory
+                    else await limiter.retry_after(client)
+                )
                 if wait is not None:
                     rejection = RateLimitedError(wait)
             if rejection is not None:
