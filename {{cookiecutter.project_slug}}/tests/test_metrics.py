@@ -1,3 +1,4 @@
+import asyncio
 import time
 
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
@@ -97,3 +98,17 @@ def test_unknown_methods_do_not_grow_the_pending_table():
     metrics.flush()
     counted = _samples(REGISTRY, "http_requests", "/test/methods")
     assert counted == {("http_requests_total", None): 50}
+
+
+def test_in_an_event_loop_observations_are_counted_on_its_next_turn():
+    route = "/test/next-turn"
+
+    async def answer() -> bool:
+        metrics.observe("GET", route, 200, 0.01)
+        metrics.observe("GET", route, 200, 0.02)
+        await asyncio.sleep(0)
+        return not metrics._observed
+
+    assert asyncio.run(answer())  # counted by the loop, with no flush asked for
+    metrics.flush()
+    assert _samples(REGISTRY, "http_requests", route) == {("http_requests_total", None): 2}
