@@ -28,6 +28,7 @@ PROJECT_IMPORTS = {
     "flask_limiter",
     "gunicorn",
     "httpx",
+    "httpx2",
     "limits",
     "migrations",
     "mypy",
