@@ -7,14 +7,12 @@ and renderer, so the stream has one format. JSON escapes control characters, and
 renderer gets its values escaped first, so nothing a client sends can break or forge a line.
 """
 
-import asyncio
 import contextlib
 import json
 import logging
 import sys
 import threading
 import time
-from collections import deque
 from typing import Any, BinaryIO, TextIO, cast
 
 import orjson
@@ -22,6 +20,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from {{ cookiecutter.project_slug }} import request_id
+from {{ cookiecutter.project_slug }}.batching import Batch
 
 # Loggers of the servers we run under; their records go through our formatter.
 SERVER_LOGGERS = ("gunicorn.error", "uvicorn", "uvicorn.error", "werkzeug")
@@ -191,25 +190,19 @@ def render_access(entry: AccessEntry) -> bytes:
     return _dumps(fields, option=0)
 
 
-def _write_lines(lines: list[bytes]) -> None:
-    out = sys.stdout.buffer
-    out.write(b"\n".join(lines) + b"\n")
-    out.flush()
-
-
 class AccessLines:
     """Where access lines go: rendered and written at once, or, once a server worker has called
-    `batch_access_lines`, queued as raw values and rendered and written in batches.
+    `batch_access_lines`, queued as raw values and rendered and written in batches
+    (`batching.Batch`).
 
     Per request that leaves a tuple appended to a queue: no system call (in a threaded worker no
-    hand-over of the GIL either), and rendering runs in a tight loop, where it costs a third of
-    what it costs between a request's other steps. In an event loop the batch is written on the
-    loop's next turn, between requests, so it never holds up one for long. Where no loop runs
-    (a threaded worker), a thread started by the first such line writes whatever is queued every
-    FLUSH_SECONDS; an event loop's worker starts none, since waking up to take the GIL fifty
-    times a second cost it more than rendering its lines. Lines reach stdout up to
-    FLUSH_SECONDS late; a worker killed with SIGKILL loses at most that much, and
-    gunicorn.conf.py flushes them when a worker exits however it was asked to stop.
+    hand-over of the GIL either). In an event loop the batch is written on the loop's next turn,
+    between requests, so it never holds up one for long. Where no loop runs (a threaded worker),
+    a thread started by the first such line writes whatever is queued every FLUSH_SECONDS; an
+    event loop's worker starts none, since waking up to take the GIL fifty times a second cost
+    it more than rendering its lines. Lines reach stdout up to FLUSH_SECONDS late; a worker
+    killed with SIGKILL loses at most that much, and gunicorn.conf.py flushes them when a worker
+    exits however it was asked to stop.
     """
 
     FLUSH_SECONDS = 0.02
@@ -217,27 +210,34 @@ class AccessLines:
     def __init__(self) -> None:
         self.batched = False
         self.thread: threading.Thread | None = None
-        self._queue: deque[AccessEntry] = deque()  # appends and pops are thread-safe
-        self._lock = threading.Lock()
+        self._thread_lock = threading.Lock()
+        self._batch: Batch[AccessEntry] = Batch(self._write, self._start_thread)
 
     def add(self, entry: AccessEntry) -> None:
-        if not self.batched:
-            _write_lines([render_access(entry)])
-            return
-        self._queue.append(entry)
-        if len(self._queue) == 1:
-            try:
-                asyncio.get_running_loop().call_soon(self.flush_quietly)
-            except RuntimeError:  # no loop in this thread
-                self._start_thread()
+        if self.batched:
+            self._batch.add(entry)
+        else:
+            self._write([entry])
 
     def start_batching(self) -> None:
         self.batched = True
 
+    def flush(self) -> None:
+        """Write every queued line now."""
+        self._batch.drain()
+
+    @staticmethod
+    def _write(entries: list[AccessEntry]) -> None:
+        lines = [render_access(entry) for entry in entries]
+        with contextlib.suppress(OSError, ValueError):  # stdout closed: drop, never hoard
+            out = sys.stdout.buffer
+            out.write(b"\n".join(lines) + b"\n")
+            out.flush()
+
     def _start_thread(self) -> None:
         if self.thread is not None:
             return
-        with self._lock:
+        with self._thread_lock:
             if self.thread is None:
                 self.thread = threading.Thread(
                     target=self._flush_forever, name="access-log", daemon=True
@@ -247,19 +247,7 @@ class AccessLines:
     def _flush_forever(self) -> None:
         while True:
             time.sleep(self.FLUSH_SECONDS)
-            self.flush_quietly()
-
-    def flush_quietly(self) -> None:
-        with contextlib.suppress(OSError, ValueError):  # stdout closed: drop, never hoard
             self.flush()
-
-    def flush(self) -> None:
-        with self._lock:  # two flushes at once could write lines out of order
-            count = len(self._queue)
-            if not count:
-                return
-            pop = self._queue.popleft
-            _write_lines([render_access(pop()) for _ in range(count)])
 
 
 _access_lines = AccessLines()
@@ -273,7 +261,7 @@ def batch_access_lines() -> None:
 def flush_access_lines() -> None:
     """Write every queued access line now (at worker exit, where a closed stdout must not stop
     the metrics and pools from being closed after it)."""
-    _access_lines.flush_quietly()
+    _access_lines.flush()
 
 
 class AccessLog:

@@ -11,17 +11,16 @@ three times a request; batched, that cost is paid once per second and label set 
 scrape can therefore miss up to FLUSH_SECONDS of other workers' requests, which the next
 scrape counts; a worker killed with SIGKILL loses at most that much.
 
-A request itself only appends its raw values to a queue. They are counted in a tight loop on
-the event loop's next turn, where one runs, and otherwise by that thread or a scrape: taking a
-lock, a bucket search and a table lookup in the middle of each request cost several times more.
+A request itself only appends its raw values to a queue (`batching.Batch`). They are counted in
+a tight loop on the event loop's next turn, where one runs, and otherwise by that thread or a
+scrape: a lock, a bucket search and a table lookup in the middle of each request cost several
+times more.
 """
 
-import asyncio
 import bisect
 import os
 import threading
 import time
-from collections import deque
 from typing import Any
 
 import structlog
@@ -35,6 +34,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from {{ cookiecutter.project_slug }}.batching import Batch
 
 logger = structlog.get_logger("metrics")
 
@@ -53,28 +54,16 @@ DURATION = Histogram(
 )
 
 Key = tuple[str, str, int]
-# Per request: (method, route, status, seconds); appends and pops are thread-safe.
-_observed: deque[tuple[str, str, int, float]] = deque()
+Observation = tuple[str, str, int, float]  # method, route, status, seconds
 # Per label set: [sum of seconds, observations per bucket (the last one is +Inf)].
 _pending: dict[Key, list[Any]] = {}
 _lock = threading.Lock()
 _flusher_pid = 0
 
 
-def observe(method: str, route: str, status: int, seconds: float) -> None:
-    _observed.append((method, route, status, seconds))
-    if len(_observed) == 1:
-        try:
-            asyncio.get_running_loop().call_soon(_count_observed)
-        except RuntimeError:  # no event loop in this thread: the flushing thread counts it
-            _start_flusher()
-
-
-def _count_observed() -> None:
+def _count(observations: list[Observation]) -> None:
     with _lock:
-        pop = _observed.popleft
-        for _ in range(len(_observed)):
-            method, route, status, seconds = pop()
+        for method, route, status, seconds in observations:
             key = (method if method in METHODS else "OTHER", route, status)
             entry = _pending.get(key)
             if entry is None:
@@ -94,6 +83,14 @@ def _start_flusher() -> None:
         threading.Thread(target=_flush_forever, name="metrics-flush", daemon=True).start()
 
 
+# Where no event loop runs, the flushing thread counts what is queued before each flush.
+_observed: Batch[Observation] = Batch(_count, _start_flusher)
+
+
+def observe(method: str, route: str, status: int, seconds: float) -> None:
+    _observed.add((method, route, status, seconds))
+
+
 def _flush_forever() -> None:
     while True:
         time.sleep(FLUSH_SECONDS)
@@ -106,7 +103,7 @@ def _flush_forever() -> None:
 def flush() -> None:
     """Write the requests counted so far to the Prometheus values."""
     global _pending
-    _count_observed()
+    _observed.drain()
     with _lock:
         batch, _pending = _pending, {}
     for (method, route, status), (seconds, counts) in batch.items():
