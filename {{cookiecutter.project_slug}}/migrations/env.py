@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
 from {{ cookiecutter.project_slug }}.config import get_settings
-from {{ cookiecutter.project_slug }}.database_url import sync_url
-from {{ cookiecutter.project_slug }}.engine_options import connect_args, prepare_engine
-from {{ cookiecutter.project_slug }}.models import Base
+from {{ cookiecutter.project_slug }}.db.engine_options import connect_args, prepare_engine
+from {{ cookiecutter.project_slug }}.db.models import Base
+from {{ cookiecutter.project_slug }}.db.url import sync_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

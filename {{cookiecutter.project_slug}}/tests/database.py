@@ -15,8 +15,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from {{ cookiecutter.project_slug }}.database_url import sync_url
-from {{ cookiecutter.project_slug }}.models import Base
+from {{ cookiecutter.project_slug }}.db.models import Base
+from {{ cookiecutter.project_slug }}.db.url import sync_url
 
 PROJECT = Path(__file__).resolve().parent.parent
 

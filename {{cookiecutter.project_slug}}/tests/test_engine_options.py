@@ -1,8 +1,8 @@
 import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database_url import sync_url
-from {{ cookiecutter.project_slug }}.engine_options import connect_args, engine_options
+from {{ cookiecutter.project_slug }}.db.engine_options import connect_args, engine_options
+from {{ cookiecutter.project_slug }}.db.url import sync_url
 
 
 @pytest.fixture

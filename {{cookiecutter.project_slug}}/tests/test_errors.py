@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.project_slug }}.errors import (
+from {{ cookiecutter.project_slug }}.core.errors import (
     AppError,
     ConflictError,
     NotFoundError,

@@ -42,7 +42,7 @@ def test_gunicorn_builds_no_access_line_of_its_own(conf):
 
 def test_gunicorn_logs_through_the_service_formatter(conf):
     formatter = conf["logconfig_dict"]["formatters"]["service"]
-    assert formatter["()"] == "{{ cookiecutter.project_slug }}.logging.formatter"
+    assert formatter["()"] == "{{ cookiecutter.project_slug }}.core.logs.formatter"
     assert conf["logconfig_dict"]["handlers"]["stdout"]["stream"] == "ext://sys.stdout"
 
 
@@ -90,7 +90,7 @@ def test_worker_exit_leaves_apps_without_closers_alone(conf):
 
 
 def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(conf, monkeypatch, capsys):
-    from {{ cookiecutter.project_slug }} import logging as service_logging
+    from {{ cookiecutter.project_slug }}.core import logs as service_logging
 
     lines = service_logging.AccessLines()
     monkeypatch.setattr(service_logging.AccessLines, "FLUSH_SECONDS", 3600.0)

@@ -4,8 +4,8 @@ import logging
 import pytest
 import structlog
 
-from {{ cookiecutter.project_slug }} import request_id
-from {{ cookiecutter.project_slug }}.logging import configure_logging, formatter
+from {{ cookiecutter.project_slug }}.core import request_id
+from {{ cookiecutter.project_slug }}.core.logs import configure_logging, formatter
 
 
 def access_lines(records):
@@ -149,7 +149,7 @@ def test_gunicorn_formatter_is_the_json_formatter():
 def test_timestamps_are_iso_8601_utc_with_microseconds():
     from datetime import UTC, datetime
 
-    from {{ cookiecutter.project_slug }}.logging import timestamp
+    from {{ cookiecutter.project_slug }}.core.logs import timestamp
 
     before = datetime.now(UTC)
     text = timestamp()
@@ -158,7 +158,7 @@ def test_timestamps_are_iso_8601_utc_with_microseconds():
 
 
 def test_timestamps_of_a_given_instant_keep_every_microsecond():
-    from {{ cookiecutter.project_slug }}.logging import timestamp
+    from {{ cookiecutter.project_slug }}.core.logs import timestamp
 
     # 2025-01-31T12:00:00.000007Z: leading zeros of the fraction must survive.
     assert timestamp(1_738_324_800_000_007_000) == "2025-01-31T12:00:00.000007Z"
@@ -168,7 +168,7 @@ ENTRY = ("warning", "GET", "/items/{item_id}", "/items/7\u2028", 200, 1.5, "10.0
 
 
 def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(capsys, monkeypatch):
-    from {{ cookiecutter.project_slug }}.logging import AccessLines
+    from {{ cookiecutter.project_slug }}.core.logs import AccessLines
 
     immediate = AccessLines()
     immediate.add(ENTRY)
@@ -206,7 +206,7 @@ def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(caps
 def test_batched_access_lines_are_written_without_being_asked(capsys, monkeypatch):
     import time
 
-    from {{ cookiecutter.project_slug }}.logging import AccessLines
+    from {{ cookiecutter.project_slug }}.core.logs import AccessLines
 
     monkeypatch.setattr(AccessLines, "FLUSH_SECONDS", 0.01)
     batched = AccessLines()
@@ -225,7 +225,7 @@ def test_batched_access_lines_are_written_without_being_asked(capsys, monkeypatc
 def test_in_an_event_loop_batched_lines_are_written_on_its_next_turn(capsys, monkeypatch):
     import asyncio
 
-    from {{ cookiecutter.project_slug }}.logging import AccessLines
+    from {{ cookiecutter.project_slug }}.core.logs import AccessLines
 
     batched = AccessLines()
     batched.start_batching()

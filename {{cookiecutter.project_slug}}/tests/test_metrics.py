@@ -3,7 +3,7 @@ import time
 
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
-from {{ cookiecutter.project_slug }} import metrics
+from {{ cookiecutter.project_slug }}.core import metrics
 
 
 def test_metrics_count_requests_by_route_template(client):

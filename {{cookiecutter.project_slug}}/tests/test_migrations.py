@@ -3,7 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from {{ cookiecutter.project_slug }}.models import Base
+from {{ cookiecutter.project_slug }}.db.models import Base
 
 
 def test_migrations_match_the_models(sync_engine):

@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -11,18 +9,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, Field
 
 from {{ cookiecutter.project_slug }}.app import create_app
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.errors import ConflictError
-
-SECRET = "t" * 40
-
-
-class Thing(BaseModel):
-    name: str = Field(min_length=1)
-    size: int
+from {{ cookiecutter.project_slug }}.core.errors import ConflictError
+from tests.settings import Thing, base_settings
 
 
 def add_test_routes(app: FastAPI) -> None:
@@ -65,22 +55,6 @@ async def _hang() -> None:
 
 
 CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
-
-
-def base_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "environment": "test",
-        "secret_key": SECRET,
-        "rate_limit": "1000/minute",
-    }
-    if "redis_url" in Settings.model_fields:
-        if os.environ.get("REDIS_URL"):
-            # A fresh key prefix: counts left by other tests or runs must not carry over.
-            values["redis_key_prefix"] = f"test-{uuid.uuid4().hex}:"
-        else:
-            # Without a Redis server to test against, run as if none was configured.
-            values["redis_url"] = ""
-    return Settings(**(values | overrides))
 
 
 @pytest.fixture

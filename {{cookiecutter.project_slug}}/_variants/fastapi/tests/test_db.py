@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.db import Database
-from {{ cookiecutter.project_slug }}.errors import ServiceUnavailableError
-from {{ cookiecutter.project_slug }}.models import Item
+from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.db.session import Database
+from {{ cookiecutter.project_slug }}.items.models import Item
 
 pytestmark = pytest.mark.anyio
 

@@ -2,22 +2,17 @@
 and an httpx-style client over Flask's test client, so the shared tests run on both."""
 
 import json
-import os
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
-from pydantic import BaseModel, Field
 
 from {{ cookiecutter.project_slug }}.app import create_app
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.errors import ConflictError
-
-SECRET = "t" * 40
+from {{ cookiecutter.project_slug }}.core.errors import ConflictError
+from tests.settings import Thing, base_settings
 
 
 class Response:
@@ -63,11 +58,6 @@ class Client:
         return self.request("OPTIONS", url, **kwargs)
 
 
-class Thing(BaseModel):
-    name: str = Field(min_length=1)
-    size: int
-
-
 def add_test_routes(app: Flask) -> None:
     @app.get("/test/boom")
     def boom() -> str:
@@ -108,22 +98,6 @@ def _hang() -> None:
 
 
 CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
-
-
-def base_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "environment": "test",
-        "secret_key": SECRET,
-        "rate_limit": "1000/minute",
-    }
-    if "redis_url" in Settings.model_fields:
-        if os.environ.get("REDIS_URL"):
-            # A fresh key prefix: counts left by other tests or runs must not carry over.
-            values["redis_key_prefix"] = f"test-{uuid.uuid4().hex}:"
-        else:
-            # Without a Redis server to test against, run as if none was configured.
-            values["redis_url"] = ""
-    return Settings(**(values | overrides))
 
 
 @pytest.fixture

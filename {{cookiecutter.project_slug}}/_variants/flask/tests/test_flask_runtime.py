@@ -6,9 +6,10 @@ from flask import session
 from limits.storage import MemoryStorage
 
 from {{ cookiecutter.project_slug }}.app import close_resources, create_app
-from {{ cookiecutter.project_slug }}.limiter import RateLimiter
+from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
+from tests.settings import base_settings
 
-from .conftest import add_test_routes, base_settings
+from .conftest import add_test_routes
 
 
 def post_streamed(app, body: bytes):

@@ -3,21 +3,30 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__, handlers, system
+from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.core import handlers, system
+from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
+from {{ cookiecutter.project_slug }}.core.logs import configure_logging
+from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware
 {%- if cookiecutter.database != "none" %}
-from {{ cookiecutter.project_slug }}.db import Database
-from {{ cookiecutter.project_slug }}.items import router as items_router
+from {{ cookiecutter.project_slug }}.db.session import Database
+from {{ cookiecutter.project_slug }}.items import routes as items
 {%- endif %}
-from {{ cookiecutter.project_slug }}.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.logging import configure_logging
-from {{ cookiecutter.project_slug }}.middleware import ServiceMiddleware
 {%- if cookiecutter.use_redis %}
-from {{ cookiecutter.project_slug }}.redis_client import create_cache, create_redis, rate_limit_storage
+from {{ cookiecutter.project_slug }}.redis_client.connection import (
+    create_cache,
+    create_redis,
+    rate_limit_storage,
+)
 {%- endif %}
+
+# The team's resources, each a folder beside `core/` (README.md, "Adding a resource"):
+# every router here is mounted by create_app.
+RESOURCES: list[APIRouter] = [{% if cookiecutter.database != "none" %}items.router{% endif %}]
 
 
 @asynccontextmanager
@@ -63,8 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.health_checks["database"] = database.ping
     app.state.closers.append(database.dispose)
-    app.include_router(items_router)
 {%- endif %}
+    for router in RESOURCES:
+        app.include_router(router)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -2,21 +2,29 @@
 
 import atexit
 
-from flask import Flask, Request
+from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_cors import CORS
 
-from {{ cookiecutter.project_slug }} import handlers, middleware, system
 from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.core import handlers, middleware, system
+from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
+from {{ cookiecutter.project_slug }}.core.logs import configure_logging
 {%- if cookiecutter.database != "none" %}
-from {{ cookiecutter.project_slug }}.db import Database
-from {{ cookiecutter.project_slug }}.items import blueprint as items_blueprint
+from {{ cookiecutter.project_slug }}.db.session import Database
+from {{ cookiecutter.project_slug }}.items import routes as items
 {%- endif %}
-from {{ cookiecutter.project_slug }}.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.logging import configure_logging
 {%- if cookiecutter.use_redis %}
-from {{ cookiecutter.project_slug }}.redis_client import create_cache, create_redis, rate_limit_storage
+from {{ cookiecutter.project_slug }}.redis_client.connection import (
+    create_cache,
+    create_redis,
+    rate_limit_storage,
+)
 {%- endif %}
+
+# The team's resources, each a folder beside `core/` (README.md, "Adding a resource"):
+# every blueprint here is mounted by create_app.
+RESOURCES: list[Blueprint] = [{% if cookiecutter.database != "none" %}items.blueprint{% endif %}]
 
 
 class LazyCookieSessions(SecureCookieSessionInterface):
@@ -68,8 +76,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["database"] = database
     app.extensions["health_checks"]["database"] = database.ping
     app.extensions["closers"].append(database.dispose)
-    app.register_blueprint(items_blueprint)
 {%- endif %}
+    for blueprint in RESOURCES:
+        app.register_blueprint(blueprint)
 
     middleware.install(app, settings, limiter)
     handlers.install(app, settings.is_production)

@@ -35,7 +35,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from {{ cookiecutter.project_slug }}.batching import Batch
+from {{ cookiecutter.project_slug }}.core.batching import Batch
 
 logger = structlog.get_logger("metrics")
 

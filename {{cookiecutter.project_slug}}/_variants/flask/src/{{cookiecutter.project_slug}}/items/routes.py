@@ -5,15 +5,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from {{ cookiecutter.project_slug }}.db import with_session
-from {{ cookiecutter.project_slug }}.repository import ItemRepository
-from {{ cookiecutter.project_slug }}.schemas import (
-    ItemCreate,
-    ItemRead,
-    ItemUpdate,
-    Page,
-    PageParams,
-)
+from {{ cookiecutter.project_slug }}.core.pagination import Page, PageParams
+from {{ cookiecutter.project_slug }}.db.session import with_session
+from {{ cookiecutter.project_slug }}.items.repository import ItemRepository
+from {{ cookiecutter.project_slug }}.items.schemas import ItemCreate, ItemRead, ItemUpdate
 
 PREFIX = "/api/v1/items"
 blueprint = Blueprint("items", __name__, url_prefix=PREFIX)
@@ -39,9 +34,8 @@ def list_items(session: Session) -> dict[str, Any]:
     page = PageParams.model_validate(request.args.to_dict())
     rows, total = ItemRepository(session).page(limit=page.limit, offset=page.offset)
     items = [ItemRead.model_validate(row) for row in rows]
-    return Page(items=items, limit=page.limit, offset=page.offset, total=total).model_dump(
-        mode="json"
-    )
+    result = Page[ItemRead](items=items, limit=page.limit, offset=page.offset, total=total)
+    return result.model_dump(mode="json")
 
 
 @blueprint.get("/<int:item_id>")

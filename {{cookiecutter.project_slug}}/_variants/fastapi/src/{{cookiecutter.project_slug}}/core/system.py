@@ -6,8 +6,9 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 
-from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__, health, metrics
+from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core import health, metrics
 
 JSON = "application/json"
 LIVE = orjson.dumps({"status": "ok"})

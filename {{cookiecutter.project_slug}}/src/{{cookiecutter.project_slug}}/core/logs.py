@@ -19,8 +19,8 @@ import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from {{ cookiecutter.project_slug }} import request_id
-from {{ cookiecutter.project_slug }}.batching import Batch
+from {{ cookiecutter.project_slug }}.core import request_id
+from {{ cookiecutter.project_slug }}.core.batching import Batch
 
 # Loggers of the servers we run under; their records go through our formatter.
 SERVER_LOGGERS = ("gunicorn.error", "uvicorn", "uvicorn.error", "werkzeug")

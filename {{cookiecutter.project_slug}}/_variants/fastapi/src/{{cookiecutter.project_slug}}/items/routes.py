@@ -4,15 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from {{ cookiecutter.project_slug }}.db import SessionDep
-from {{ cookiecutter.project_slug }}.repository import ItemRepository
-from {{ cookiecutter.project_slug }}.schemas import (
-    ItemCreate,
-    ItemRead,
-    ItemUpdate,
-    Page,
-    PageParams,
-)
+from {{ cookiecutter.project_slug }}.core.pagination import Page, PageParams
+from {{ cookiecutter.project_slug }}.db.session import SessionDep
+from {{ cookiecutter.project_slug }}.items.repository import ItemRepository
+from {{ cookiecutter.project_slug }}.items.schemas import ItemCreate, ItemRead, ItemUpdate
 
 PREFIX = "/api/v1/items"
 router = APIRouter(prefix=PREFIX, tags=["items"])
@@ -26,9 +21,9 @@ Items = Annotated[ItemRepository, Depends(repository)]
 
 
 @router.get("")
-async def list_items(items: Items, page: Annotated[PageParams, Query()]) -> Page:
+async def list_items(items: Items, page: Annotated[PageParams, Query()]) -> Page[ItemRead]:
     rows, total = await items.page(limit=page.limit, offset=page.offset)
-    return Page(
+    return Page[ItemRead](
         items=[ItemRead.model_validate(row) for row in rows],
         limit=page.limit,
         offset=page.offset,

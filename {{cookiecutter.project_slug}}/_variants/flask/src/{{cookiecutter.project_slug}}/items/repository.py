@@ -3,9 +3,9 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from {{ cookiecutter.project_slug }}.errors import NotFoundError
-from {{ cookiecutter.project_slug }}.models import ID_MAX, Item
-from {{ cookiecutter.project_slug }}.schemas import ItemCreate, ItemUpdate
+from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
+from {{ cookiecutter.project_slug }}.items.models import ID_MAX, Item
+from {{ cookiecutter.project_slug }}.items.schemas import ItemCreate, ItemUpdate
 
 
 class ItemRepository:

@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database_url import is_memory_sqlite
+from {{ cookiecutter.project_slug }}.db.url import is_memory_sqlite
 
 
 def engine_options(url: URL, settings: Settings) -> dict[str, Any]:

@@ -3,12 +3,9 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
-from {{ cookiecutter.project_slug }}.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
-
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
+from {{ cookiecutter.project_slug }}.items.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)
@@ -53,15 +50,3 @@ class ItemRead(BaseModel):
     def _as_utc(cls, value: datetime) -> datetime:
         # SQLite and MySQL hand back naive datetimes; the service only ever writes UTC.
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class PageParams(BaseModel):
-    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
-
-
-class Page(BaseModel):
-    items: list[ItemRead]
-    limit: int
-    offset: int
-    total: int

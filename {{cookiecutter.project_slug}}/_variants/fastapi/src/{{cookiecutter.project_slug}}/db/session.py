@@ -5,24 +5,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import exc, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database_url import async_url
-from {{ cookiecutter.project_slug }}.engine_options import engine_options, prepare_engine
-from {{ cookiecutter.project_slug }}.errors import ServiceUnavailableError
-
-# "The database cannot be reached now" (down, restarting, pool exhausted), not "this request
-# is wrong": clients get a 503 and may retry.
-UNAVAILABLE = (
-    exc.OperationalError,
-    exc.InterfaceError,
-    exc.TimeoutError,
-    TimeoutError,
-    ConnectionError,
-)
-DOWN_MESSAGE = "The database is unavailable; try again shortly"
+from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.db.engine_options import engine_options, prepare_engine
+from {{ cookiecutter.project_slug }}.db.unavailable import DOWN_MESSAGE, UNAVAILABLE
+from {{ cookiecutter.project_slug }}.db.url import async_url
 
 
 class Database:

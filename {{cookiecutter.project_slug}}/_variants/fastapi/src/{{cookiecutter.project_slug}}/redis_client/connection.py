@@ -2,30 +2,19 @@
 
 from limits.aio.storage import RedisStorage
 from redis.asyncio import ConnectionPool, Redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
-from {{ cookiecutter.project_slug }}.cache import Cache
 from {{ cookiecutter.project_slug }}.config import Settings
-
-MAX_CONNECTIONS = 50
+from {{ cookiecutter.project_slug }}.redis_client.cache import Cache
+from {{ cookiecutter.project_slug }}.redis_client.options import cache_prefix, pool_options, rate_limit_prefix
 
 
 def create_redis(settings: Settings) -> Redis:
-    pool = ConnectionPool.from_url(
-        settings.redis_url,
-        max_connections=MAX_CONNECTIONS,
-        socket_connect_timeout=settings.redis_timeout,
-        socket_timeout=settings.redis_timeout,
-        # One quick retry covers a dropped idle connection; more would only hold requests up.
-        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
-        health_check_interval=30,
-    )
+    pool = ConnectionPool.from_url(settings.redis_url, **pool_options(settings))
     return Redis(connection_pool=pool)
 
 
 def create_cache(client: Redis | None, settings: Settings) -> Cache:
-    return Cache(client, f"{settings.redis_key_prefix}cache:")
+    return Cache(client, cache_prefix(settings))
 
 
 def rate_limit_storage(client: Redis, settings: Settings) -> RedisStorage:
@@ -35,6 +24,6 @@ def rate_limit_storage(client: Redis, settings: Settings) -> RedisStorage:
         implementation="redispy",
         # limits types its options as scalars, but hands them to redis-py, which takes a pool.
         connection_pool=client.connection_pool,  # type: ignore[arg-type]
-        key_prefix=f"{settings.redis_key_prefix}ratelimit",
+        key_prefix=rate_limit_prefix(settings),
         wrap_exceptions=True,
     )

@@ -6,27 +6,17 @@ from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar
 
 from flask import current_app
-from sqlalchemy import create_engine, exc, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database_url import sync_url
-from {{ cookiecutter.project_slug }}.engine_options import engine_options, prepare_engine
-from {{ cookiecutter.project_slug }}.errors import ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.db.engine_options import engine_options, prepare_engine
+from {{ cookiecutter.project_slug }}.db.unavailable import DOWN_MESSAGE, UNAVAILABLE
+from {{ cookiecutter.project_slug }}.db.url import sync_url
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# "The database cannot be reached now" (down, restarting, pool exhausted), not "this request
-# is wrong": clients get a 503 and may retry.
-UNAVAILABLE = (
-    exc.OperationalError,
-    exc.InterfaceError,
-    exc.TimeoutError,
-    TimeoutError,
-    ConnectionError,
-)
-DOWN_MESSAGE = "The database is unavailable; try again shortly"
 
 
 class Database:

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from {{ cookiecutter.project_slug }} import request_id
-from {{ cookiecutter.project_slug }}.errors import (
+from {{ cookiecutter.project_slug }}.core import request_id
+from {{ cookiecutter.project_slug }}.core.errors import (
     AppError,
     RequestValidationFailed,
     code_for_status,

@@ -9,8 +9,8 @@ from flask import Flask, Response
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from {{ cookiecutter.project_slug }} import request_id
-from {{ cookiecutter.project_slug }}.errors import (
+from {{ cookiecutter.project_slug }}.core import request_id
+from {{ cookiecutter.project_slug }}.core.errors import (
     AppError,
     PayloadTooLargeError,
     RateLimitedError,

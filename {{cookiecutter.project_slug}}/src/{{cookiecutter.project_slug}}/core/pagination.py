@@ -1,0 +1,22 @@
+"""The page every list endpoint answers with, whatever the resource: `Page[OrderRead]`."""
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+Row = TypeVar("Row", bound=BaseModel)
+
+
+class PageParams(BaseModel):
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0)
+
+
+class Page(BaseModel, Generic[Row]):
+    items: list[Row]
+    limit: int
+    offset: int
+    total: int

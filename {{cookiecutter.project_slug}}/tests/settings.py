@@ -1,0 +1,35 @@
+"""Settings for the tests, whatever the framework: a real secret, generous rate limits, and
+Redis only where a server is given in REDIS_URL."""
+
+import os
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from {{ cookiecutter.project_slug }}.config import Settings
+
+SECRET = "t" * 40
+
+
+class Thing(BaseModel):
+    """The body of the test-only route that shows validation errors."""
+
+    name: str = Field(min_length=1)
+    size: int
+
+
+def base_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "secret_key": SECRET,
+        "rate_limit": "1000/minute",
+    }
+    if "redis_url" in Settings.model_fields:
+        if os.environ.get("REDIS_URL"):
+            # A fresh key prefix: counts left by other tests or runs must not carry over.
+            values["redis_key_prefix"] = f"test-{uuid.uuid4().hex}:"
+        else:
+            # Without a Redis server to test against, run as if none was configured.
+            values["redis_url"] = ""
+    return Settings(**(values | overrides))
