@@ -17,11 +17,13 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
-wsgi_app = "{{ cookiecutter.project_slug }}.app:create_app()"
+# The service's package, as gunicorn and the logging set-up import it.
+PACKAGE = "{{ cookiecutter.project_slug }}"
+wsgi_app = f"{PACKAGE}.app:create_app()"
 {%- if cookiecutter.framework == "fastapi" %}
 # uvicorn's worker without its Server header and its own access log, whose graceful stop
 # (HUP, TERM, max_requests) answers the requests already on their way to it.
-worker_class = "{{ cookiecutter.project_slug }}.core.worker.Worker"
+worker_class = f"{PACKAGE}.core.worker.Worker"
 {%- else %}
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -73,7 +75,7 @@ logconfig_dict: dict[str, Any] = {
     "disable_existing_loggers": False,
     "formatters": {
         "service": {
-            "()": "{{ cookiecutter.project_slug }}.core.logs.formatter",
+            "()": f"{PACKAGE}.core.logs.formatter",
             "json_logs": _json_logs,
         }
     },
@@ -122,18 +124,17 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def post_worker_init(worker: Any) -> None:
     """Access lines are written in batches in a worker, not one system call per request."""
-    from {{ cookiecutter.project_slug }}.core.logs import batch_access_lines
+    from {{ cookiecutter.project_slug }}.core import logs
 
-    batch_access_lines()
+    logs.batch_access_lines()
 
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Write this worker's last access lines and metrics; close a Flask worker's pools and
     clients (FastAPI closes its own in the lifespan)."""
-    from {{ cookiecutter.project_slug }}.core import metrics
-    from {{ cookiecutter.project_slug }}.core.logs import flush_access_lines
+    from {{ cookiecutter.project_slug }}.core import logs, metrics
 
-    flush_access_lines()
+    logs.flush_access_lines()
     metrics.flush()
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
     if not isinstance(extensions, dict):

@@ -9,7 +9,10 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
 from {{ cookiecutter.project_slug }}.config import get_settings
-from {{ cookiecutter.project_slug }}.db.engine_options import connect_args, prepare_engine
+from {{ cookiecutter.project_slug }}.db.engine_options import (
+    connect_args,
+    prepare_engine,
+)
 from {{ cookiecutter.project_slug }}.db.models import Base
 from {{ cookiecutter.project_slug }}.db.url import sync_url
 

@@ -1,6 +1,10 @@
 import pytest
 
-from {{ cookiecutter.project_slug }}.db.url import async_url, is_memory_sqlite, sync_url
+from {{ cookiecutter.project_slug }}.db.url import (
+    async_url,
+    is_memory_sqlite,
+    sync_url,
+)
 
 
 @pytest.mark.parametrize(

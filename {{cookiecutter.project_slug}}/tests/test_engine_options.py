@@ -1,7 +1,10 @@
 import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.db.engine_options import connect_args, engine_options
+from {{ cookiecutter.project_slug }}.db.engine_options import (
+    connect_args,
+    engine_options,
+)
 from {{ cookiecutter.project_slug }}.db.url import sync_url
 
 

@@ -10,6 +10,7 @@ import pytest
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+PACKAGE = "{{ cookiecutter.project_slug }}"
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def server():
 
 
 def test_settings_come_from_the_environment(conf):
-    assert conf["wsgi_app"] == "{{ cookiecutter.project_slug }}.app:create_app()"
+    assert conf["wsgi_app"] == f"{PACKAGE}.app:create_app()"
     assert conf["workers"] == 3
     assert conf["forwarded_allow_ips"] == "10.0.0.1,10.0.0.2"
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (500, 50)
@@ -42,7 +43,7 @@ def test_gunicorn_builds_no_access_line_of_its_own(conf):
 
 def test_gunicorn_logs_through_the_service_formatter(conf):
     formatter = conf["logconfig_dict"]["formatters"]["service"]
-    assert formatter["()"] == "{{ cookiecutter.project_slug }}.core.logs.formatter"
+    assert formatter["()"] == f"{PACKAGE}.core.logs.formatter"
     assert conf["logconfig_dict"]["handlers"]["stdout"]["stream"] == "ext://sys.stdout"
 
 
@@ -90,7 +91,9 @@ def test_worker_exit_leaves_apps_without_closers_alone(conf):
 
 
 def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(conf, monkeypatch, capsys):
-    from {{ cookiecutter.project_slug }}.core import logs as service_logging
+    from {{ cookiecutter.project_slug }}.core import (
+        logs as service_logging,
+    )
 
     lines = service_logging.AccessLines()
     monkeypatch.setattr(service_logging.AccessLines, "FLUSH_SECONDS", 3600.0)

@@ -5,7 +5,10 @@ import pytest
 import structlog
 
 from {{ cookiecutter.project_slug }}.core import request_id
-from {{ cookiecutter.project_slug }}.core.logs import configure_logging, formatter
+from {{ cookiecutter.project_slug }}.core.logs import (
+    configure_logging,
+    formatter,
+)
 
 
 def access_lines(records):

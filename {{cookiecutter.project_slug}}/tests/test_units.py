@@ -7,13 +7,20 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from {{ cookiecutter.project_slug }}.core import health, metrics
-from {{ cookiecutter.project_slug }}.core.client_address import ClientAddress
+from {{ cookiecutter.project_slug }}.core.client_address import (
+    ClientAddress,
+)
 from {{ cookiecutter.project_slug }}.core.errors import (
     RequestValidationFailed,
     code_for_status,
     error_body,
 )
-from {{ cookiecutter.project_slug }}.core.ratelimit import FailOpen, MemoryWindows, is_exempt, retry_after
+from {{ cookiecutter.project_slug }}.core.ratelimit import (
+    FailOpen,
+    MemoryWindows,
+    is_exempt,
+    retry_after,
+)
 
 
 @pytest.mark.parametrize(

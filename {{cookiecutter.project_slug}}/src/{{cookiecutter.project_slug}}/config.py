@@ -9,6 +9,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-me"}
 MIN_SECRET_LENGTH = 32
+{%- if cookiecutter.database != "none" %}
+# Where development finds its database: a local one named after the package.
+LOCAL_DATABASE = "{{ cookiecutter.project_slug }}"
+{%- endif %}
 
 # Comma-separated in the environment (`a,b`), a list in code.
 CommaList = Annotated[list[str], NoDecode]
@@ -41,11 +45,11 @@ class Settings(BaseSettings):
 {%- if cookiecutter.database != "none" %}
     # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
 {%- set default_urls = {
-        "sqlite": "sqlite:///./" ~ cookiecutter.project_slug ~ ".db",
-        "postgresql": "postgresql://127.0.0.1:5432/" ~ cookiecutter.project_slug,
-        "mysql": "mysql://127.0.0.1:3306/" ~ cookiecutter.project_slug,
+        "sqlite": "sqlite:///./{LOCAL_DATABASE}.db",
+        "postgresql": "postgresql://127.0.0.1:5432/{LOCAL_DATABASE}",
+        "mysql": "mysql://127.0.0.1:3306/{LOCAL_DATABASE}",
     } %}
-    database_url: str = "{{ default_urls[cookiecutter.database] }}"
+    database_url: str = f"{{ default_urls[cookiecutter.database] }}"
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=5.0, gt=0)

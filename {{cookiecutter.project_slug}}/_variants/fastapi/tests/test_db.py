@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.core.errors import (
+    ServiceUnavailableError,
+)
 from {{ cookiecutter.project_slug }}.db.session import Database
 from {{ cookiecutter.project_slug }}.items.models import Item
 

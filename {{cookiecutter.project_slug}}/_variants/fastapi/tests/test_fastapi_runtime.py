@@ -13,8 +13,12 @@ from limits.aio.storage import MemoryStorage
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.core import worker
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.core.worker import DrainingServer, Worker
-from tests.settings import base_settings
+from {{ cookiecutter.project_slug }}.core.worker import (
+    DrainingServer,
+    Worker,
+)
+
+from .settings import base_settings
 
 
 def test_streamed_body_over_the_limit_is_cut_off(make_client):

@@ -9,8 +9,12 @@ import uuid
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.redis_client.connection import create_cache, create_redis
-from tests.settings import base_settings
+from {{ cookiecutter.project_slug }}.redis_client.connection import (
+    create_cache,
+    create_redis,
+)
+
+from .settings import base_settings
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Nothing listens on port 1: connections are refused at once.

@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.core.errors import ConflictError
-from tests.settings import Thing, base_settings
+
+from .settings import Thing, base_settings
 
 
 class Response:

@@ -5,11 +5,14 @@ import io
 from flask import session
 from limits.storage import MemoryStorage
 
-from {{ cookiecutter.project_slug }}.app import close_resources, create_app
+from {{ cookiecutter.project_slug }}.app import (
+    close_resources,
+    create_app,
+)
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from tests.settings import base_settings
 
 from .conftest import add_test_routes
+from .settings import base_settings
 
 
 def post_streamed(app, body: bytes):

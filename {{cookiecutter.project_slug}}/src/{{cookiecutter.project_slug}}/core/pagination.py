@@ -1,6 +1,7 @@
 """The page every list endpoint answers with, whatever the resource: `Page[OrderRead]`."""
 
-from typing import Generic, TypeVar
+from collections.abc import Sequence
+from typing import Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -20,3 +21,7 @@ class Page(BaseModel, Generic[Row]):
     limit: int
     offset: int
     total: int
+
+    @classmethod
+    def of(cls, rows: Sequence[Row], params: PageParams, total: int) -> Self:
+        return cls(items=list(rows), limit=params.limit, offset=params.offset, total=total)

@@ -5,7 +5,11 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from {{ cookiecutter.project_slug }}.db.base import Base, Timestamp, utcnow
+from {{ cookiecutter.project_slug }}.db.base import (
+    Base,
+    Timestamp,
+    utcnow,
+)
 
 NAME_MAX_LENGTH = 200
 # Item ids are 32-bit integers on every database: a larger id cannot exist (and would make

@@ -5,7 +5,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
-from {{ cookiecutter.project_slug }}.items.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
+from {{ cookiecutter.project_slug }}.items.models import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+)
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)

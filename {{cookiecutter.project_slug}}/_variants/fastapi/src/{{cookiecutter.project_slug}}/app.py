@@ -7,11 +7,18 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
-from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    Settings,
+    get_settings,
+)
 from {{ cookiecutter.project_slug }}.core import handlers, system
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.core.logs import configure_logging
-from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware
+from {{ cookiecutter.project_slug }}.core.logs import (
+    configure_logging,
+)
+from {{ cookiecutter.project_slug }}.core.middleware import (
+    ServiceMiddleware,
+)
 {%- if cookiecutter.database != "none" %}
 from {{ cookiecutter.project_slug }}.db.session import Database
 from {{ cookiecutter.project_slug }}.items import routes as items

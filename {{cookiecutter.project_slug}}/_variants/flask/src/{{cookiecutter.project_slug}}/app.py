@@ -6,10 +6,19 @@ from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_cors import CORS
 
-from {{ cookiecutter.project_slug }}.config import Settings, get_settings
-from {{ cookiecutter.project_slug }}.core import handlers, middleware, system
+from {{ cookiecutter.project_slug }}.config import (
+    Settings,
+    get_settings,
+)
+from {{ cookiecutter.project_slug }}.core import (
+    handlers,
+    middleware,
+    system,
+)
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.core.logs import configure_logging
+from {{ cookiecutter.project_slug }}.core.logs import (
+    configure_logging,
+)
 {%- if cookiecutter.database != "none" %}
 from {{ cookiecutter.project_slug }}.db.session import Database
 from {{ cookiecutter.project_slug }}.items import routes as items

@@ -4,7 +4,11 @@ import limits
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
-from {{ cookiecutter.project_slug }}.core.ratelimit import FailOpen, MemoryWindows, retry_after
+from {{ cookiecutter.project_slug }}.core.ratelimit import (
+    FailOpen,
+    MemoryWindows,
+    retry_after,
+)
 
 
 class RateLimiter:

@@ -12,7 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import metrics, request_id
-from {{ cookiecutter.project_slug }}.core.client_address import ClientAddress
+from {{ cookiecutter.project_slug }}.core.client_address import (
+    ClientAddress,
+)
 from {{ cookiecutter.project_slug }}.core.errors import (
     AppError,
     HeadersTooLargeError,
@@ -21,9 +23,15 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     error_body,
 )
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.core.logs import AccessLog, get_logger
+from {{ cookiecutter.project_slug }}.core.logs import (
+    AccessLog,
+    get_logger,
+)
 from {{ cookiecutter.project_slug }}.core.ratelimit import is_exempt
-from {{ cookiecutter.project_slug }}.core.security import DOCS_CSP, security_headers
+from {{ cookiecutter.project_slug }}.core.security import (
+    DOCS_CSP,
+    security_headers,
+)
 
 Headers = list[tuple[bytes, bytes]]
 # gunicorn's own limits (limit_request_fields, limit_request_field_size), which its sync

@@ -9,9 +9,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
-from {{ cookiecutter.project_slug }}.db.engine_options import engine_options, prepare_engine
-from {{ cookiecutter.project_slug }}.db.unavailable import DOWN_MESSAGE, UNAVAILABLE
+from {{ cookiecutter.project_slug }}.core.errors import (
+    ServiceUnavailableError,
+)
+from {{ cookiecutter.project_slug }}.db.engine_options import (
+    engine_options,
+    prepare_engine,
+)
+from {{ cookiecutter.project_slug }}.db.unavailable import (
+    DOWN_MESSAGE,
+    UNAVAILABLE,
+)
 from {{ cookiecutter.project_slug }}.db.url import async_url
 
 

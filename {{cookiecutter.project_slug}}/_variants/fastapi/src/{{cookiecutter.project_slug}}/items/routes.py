@@ -4,10 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from {{ cookiecutter.project_slug }}.core.pagination import Page, PageParams
+from {{ cookiecutter.project_slug }}.core.pagination import (
+    Page,
+    PageParams,
+)
 from {{ cookiecutter.project_slug }}.db.session import SessionDep
-from {{ cookiecutter.project_slug }}.items.repository import ItemRepository
-from {{ cookiecutter.project_slug }}.items.schemas import ItemCreate, ItemRead, ItemUpdate
+from {{ cookiecutter.project_slug }}.items.repository import (
+    ItemRepository,
+)
+from {{ cookiecutter.project_slug }}.items.schemas import (
+    ItemCreate,
+    ItemRead,
+    ItemUpdate,
+)
 
 PREFIX = "/api/v1/items"
 router = APIRouter(prefix=PREFIX, tags=["items"])
@@ -23,12 +32,7 @@ Items = Annotated[ItemRepository, Depends(repository)]
 @router.get("")
 async def list_items(items: Items, page: Annotated[PageParams, Query()]) -> Page[ItemRead]:
     rows, total = await items.page(limit=page.limit, offset=page.offset)
-    return Page[ItemRead](
-        items=[ItemRead.model_validate(row) for row in rows],
-        limit=page.limit,
-        offset=page.offset,
-        total=total,
-    )
+    return Page[ItemRead].of([ItemRead.model_validate(row) for row in rows], page, total)
 
 
 @router.get("/{item_id}")

@@ -5,7 +5,11 @@ from redis.asyncio import ConnectionPool, Redis
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.redis_client.cache import Cache
-from {{ cookiecutter.project_slug }}.redis_client.options import cache_prefix, pool_options, rate_limit_prefix
+from {{ cookiecutter.project_slug }}.redis_client.options import (
+    cache_prefix,
+    pool_options,
+    rate_limit_prefix,
+)
 
 
 def create_redis(settings: Settings) -> Redis:

@@ -16,12 +16,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import metrics, request_id
-from {{ cookiecutter.project_slug }}.core.client_address import ClientAddress
-from {{ cookiecutter.project_slug }}.core.errors import RateLimitedError
+from {{ cookiecutter.project_slug }}.core.client_address import (
+    ClientAddress,
+)
+from {{ cookiecutter.project_slug }}.core.errors import (
+    RateLimitedError,
+)
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.logs import AccessLog
 from {{ cookiecutter.project_slug }}.core.ratelimit import is_exempt
-from {{ cookiecutter.project_slug }}.core.security import security_headers
+from {{ cookiecutter.project_slug }}.core.security import (
+    security_headers,
+)
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # Per-request state in the WSGI environ: the client's address (for the rate limit) and the

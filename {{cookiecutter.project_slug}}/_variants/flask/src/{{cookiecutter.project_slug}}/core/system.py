@@ -10,7 +10,9 @@ from flask import Blueprint, Flask, Response, current_app
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import health, metrics
-from {{ cookiecutter.project_slug }}.core.middleware import route_template
+from {{ cookiecutter.project_slug }}.core.middleware import (
+    route_template,
+)
 
 JSON = "application/json"
 LIVE = orjson.dumps({"status": "ok"})

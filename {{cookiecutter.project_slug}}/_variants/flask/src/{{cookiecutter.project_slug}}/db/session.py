@@ -10,9 +10,17 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
-from {{ cookiecutter.project_slug }}.db.engine_options import engine_options, prepare_engine
-from {{ cookiecutter.project_slug }}.db.unavailable import DOWN_MESSAGE, UNAVAILABLE
+from {{ cookiecutter.project_slug }}.core.errors import (
+    ServiceUnavailableError,
+)
+from {{ cookiecutter.project_slug }}.db.engine_options import (
+    engine_options,
+    prepare_engine,
+)
+from {{ cookiecutter.project_slug }}.db.unavailable import (
+    DOWN_MESSAGE,
+    UNAVAILABLE,
+)
 from {{ cookiecutter.project_slug }}.db.url import sync_url
 
 P = ParamSpec("P")

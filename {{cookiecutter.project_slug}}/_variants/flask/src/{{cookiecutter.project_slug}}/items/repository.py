@@ -5,7 +5,10 @@ from sqlalchemy.orm import Session
 
 from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
 from {{ cookiecutter.project_slug }}.items.models import ID_MAX, Item
-from {{ cookiecutter.project_slug }}.items.schemas import ItemCreate, ItemUpdate
+from {{ cookiecutter.project_slug }}.items.schemas import (
+    ItemCreate,
+    ItemUpdate,
+)
 
 
 class ItemRepository:
@@ -31,9 +34,11 @@ class ItemRepository:
 
     def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
         item = self.get(item_id)
-        # A partial update changes only the fields the client sent.
-        for field, value in data.model_dump(exclude_unset=isinstance(data, ItemUpdate)).items():
-            setattr(item, field, value)
+        # A partial update changes only the fields the client sent. Keyed, not .items(): the
+        # README renames a copy of this folder by replacing "item" everywhere.
+        sent = data.model_dump(exclude_unset=isinstance(data, ItemUpdate))
+        for field in sent:
+            setattr(item, field, sent[field])
         self.session.flush()
         return item
 

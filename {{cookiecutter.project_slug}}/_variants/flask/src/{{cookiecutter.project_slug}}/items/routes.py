@@ -5,10 +5,19 @@ from typing import Any
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from {{ cookiecutter.project_slug }}.core.pagination import Page, PageParams
+from {{ cookiecutter.project_slug }}.core.pagination import (
+    Page,
+    PageParams,
+)
 from {{ cookiecutter.project_slug }}.db.session import with_session
-from {{ cookiecutter.project_slug }}.items.repository import ItemRepository
-from {{ cookiecutter.project_slug }}.items.schemas import ItemCreate, ItemRead, ItemUpdate
+from {{ cookiecutter.project_slug }}.items.repository import (
+    ItemRepository,
+)
+from {{ cookiecutter.project_slug }}.items.schemas import (
+    ItemCreate,
+    ItemRead,
+    ItemUpdate,
+)
 
 PREFIX = "/api/v1/items"
 blueprint = Blueprint("items", __name__, url_prefix=PREFIX)
@@ -33,8 +42,7 @@ def _read(item: object) -> dict[str, Any]:
 def list_items(session: Session) -> dict[str, Any]:
     page = PageParams.model_validate(request.args.to_dict())
     rows, total = ItemRepository(session).page(limit=page.limit, offset=page.offset)
-    items = [ItemRead.model_validate(row) for row in rows]
-    result = Page[ItemRead](items=items, limit=page.limit, offset=page.offset, total=total)
+    result = Page[ItemRead].of([ItemRead.model_validate(row) for row in rows], page, total)
     return result.model_dump(mode="json")
 
 
