@@ -67,8 +67,7 @@ def remove(path, root):
 def selections(manifest, answers):
     """For each selected path, the source file (relative to the root) its answers pick."""
     return {
-        target: fill(source, answers)
-        for target, source in manifest.get("selections", {}).items()
+        target: fill(source, answers) for target, source in manifest.get("selections", {}).items()
     }
 
 
@@ -160,7 +159,7 @@ def print_next_steps(answers):
 def rendered_answers():
     """The answers, rendered into this file by cookiecutter. Only main() calls this, so the
     module imports unrendered and the template's tests can call its functions directly."""
-    return json.loads({{ cookiecutter | jsonify | tojson }})
+    return json.loads({{cookiecutter | jsonify | tojson}})  # noqa: F821 - rendered by cookiecutter
 
 
 def main():
@@ -177,6 +176,6 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
+    except Exception as exc:  # one readable line instead of a traceback
         print(f"ERROR: post-generation failed: {exc}", file=sys.stderr)
         sys.exit(1)

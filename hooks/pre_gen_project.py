@@ -130,8 +130,7 @@ def check(answers):
     domain = answers["domain_name"]
     if not DOMAIN_RE.match(domain):
         return (
-            f"domain_name: {domain!r} is not a valid lowercase domain name "
-            "(e.g. api.example.com)."
+            f"domain_name: {domain!r} is not a valid lowercase domain name (e.g. api.example.com)."
         )
 
     version = answers["version"]
@@ -147,7 +146,7 @@ def check(answers):
 def rendered_answers():
     """The answers, rendered into this file by cookiecutter. Only main() calls this, so the
     module imports unrendered and the template's tests can call check() directly."""
-    return json.loads({{ cookiecutter | jsonify | tojson }})
+    return json.loads({{cookiecutter | jsonify | tojson}})  # noqa: F821 - rendered by cookiecutter
 
 
 def main():
