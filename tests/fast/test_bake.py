@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.checks import problems, ruff
-from tests.template import (
+from tests.helpers.checks import problems, ruff
+from tests.helpers.template import (
     MANIFEST,
     POST_HOOK,
     choices,

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from tests.conftest import find_tool
-from tests.template import ROOT
+from tests.helpers.template import ROOT
 
 # The project template holds Jinja, so ruff sees it only once rendered (test_bake). The hooks
 # keep theirs in one expression that is valid Python as it stands.

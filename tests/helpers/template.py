@@ -13,7 +13,7 @@ from types import ModuleType
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 CONFIG = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 MANIFEST = yaml.safe_load(

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.template import PRE_HOOK, ROOT, choices, defaults, is_refused, matrix
+from tests.helpers.template import PRE_HOOK, ROOT, choices, defaults, is_refused, matrix
 
 BAD_ANSWERS = [
     ({"project_slug": "My-Service"}, "project_slug"),

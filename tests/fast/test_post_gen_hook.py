@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.config import get_config
 
-from tests.template import POST_HOOK
+from tests.helpers.template import POST_HOOK
 
 MANIFEST = {
     "variants": {"framework": {"fastapi": "_variants/fastapi", "flask": "_variants/flask"}},
