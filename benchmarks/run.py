@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BARE = Path(__file__).resolve().parent / "bare"
 sys.path.insert(0, str(ROOT))
 
-from tests.drills import worker_pids  # noqa: E402 - after the path is set
-from tests.service import Service, start  # noqa: E402
-from tests.services import PostgreSQL  # noqa: E402
-from tests.template import matrix  # noqa: E402
+from tests.helpers.drills import worker_pids  # noqa: E402 - after the path is set
+from tests.helpers.running_service import Service, start  # noqa: E402
+from tests.helpers.servers import PostgreSQL  # noqa: E402
+from tests.helpers.template import matrix  # noqa: E402
 
 FRAMEWORKS = ("fastapi", "flask")
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import yaml
 
-ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
 MANIFEST = Path(".template-manifest.yaml")
 
 
@@ -65,28 +64,46 @@ def remove(path, root):
         parent = parent.parent
 
 
+def selections(manifest, answers):
+    """For each selected path, the source file (relative to the root) its answers pick."""
+    return {
+        target: fill(source, answers) for target, source in manifest.get("selections", {}).items()
+    }
+
+
+def source_roots(manifest):
+    """The top folders that hold variants and selection sources: none survives the hook."""
+    folders = [f for choices in manifest.get("variants", {}).values() for f in choices.values()]
+    folders += manifest.get("selections", {}).values()
+    return {Path(folder).parts[0] for folder in folders}
+
+
+def expected_paths(manifest, answers):
+    """(paths kept, paths pruned) by the features for these answers. A path listed by
+    several features is kept only if all of them are on."""
+    keep, prune = set(), set()
+    for feature in manifest.get("features", {}).values():
+        paths = {expand(path, answers) for path in feature["paths"]}
+        (keep if matches(feature["when"], answers) else prune).update(paths)
+    return keep - prune, prune
+
+
 def apply_manifest(manifest, answers, root):
-    variant_roots = set()
     for key, choices in manifest.get("variants", {}).items():
-        for value, folder in choices.items():
-            variant_roots.add(Path(folder).parts[0])
-            if answers[key] == value:
-                merge_tree(root / folder, root)
-    for target, source in manifest.get("selections", {}).items():
-        variant_roots.add(Path(source).parts[0])
-        chosen = root / fill(source, answers)
+        if answers[key] in choices:
+            merge_tree(root / choices[answers[key]], root)
+    for target, source in selections(manifest, answers).items():
+        chosen = root / source
         if not chosen.is_file():
-            raise FileNotFoundError(f"selection {target}: no source {chosen.relative_to(root)}")
+            raise FileNotFoundError(f"selection {target}: no source {source}")
         (root / target).parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(chosen), str(root / target))
-    for name in sorted(variant_roots):
+    for name in sorted(source_roots(manifest)):
         shutil.rmtree(root / name, ignore_errors=True)
 
-    for feature in manifest.get("features", {}).values():
-        if matches(feature["when"], answers):
-            continue
-        for path in feature["paths"]:
-            remove(root / expand(path, answers), root)
+    _, prune = expected_paths(manifest, answers)
+    for path in sorted(prune):
+        remove(root / path, root)
 
 
 def write_answers(answers, root):
@@ -139,19 +156,26 @@ def print_next_steps(answers):
     print()
 
 
+def rendered_answers():
+    """The answers, rendered into this file by cookiecutter. Only main() calls this, so the
+    module imports unrendered and the template's tests can call its functions directly."""
+    return json.loads({{cookiecutter | jsonify | tojson}})  # noqa: F821 - rendered by cookiecutter
+
+
 def main():
+    answers = rendered_answers()
     root = Path.cwd()
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
-    apply_manifest(manifest, ANSWERS, root)
+    apply_manifest(manifest, answers, root)
     MANIFEST.unlink()
-    write_answers(ANSWERS, root)
+    write_answers(answers, root)
     write_env(root)
-    print_next_steps(ANSWERS)
+    print_next_steps(answers)
 
 
 if __name__ == "__main__":
     try:
         main()
-    except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
+    except Exception as exc:  # one readable line instead of a traceback
         print(f"ERROR: post-generation failed: {exc}", file=sys.stderr)
         sys.exit(1)

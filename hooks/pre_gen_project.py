@@ -9,8 +9,6 @@ import keyword
 import re
 import sys
 
-ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
-
 # Modules the generated project imports (or its tooling runs as packages):
 # a package with one of these names would shadow the real one.
 PROJECT_IMPORTS = {
@@ -58,10 +56,43 @@ DOMAIN_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 )
 VERSION_RE = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
-DATA_LOSING_TARGETS = {
-    "kubernetes": "runs several replicas, each with its own disk",
-    "paas": "gives each release a fresh, ephemeral disk",
-}
+
+# Combinations that cannot work together, as data: each row refuses the answers whose keys
+# all have exactly the values in `when`, blaming `field` (the answer to change). A later
+# refusal is one more row; the message names every answer in `when`.
+REFUSALS = [
+    {
+        "when": {"database": "sqlite", "deployment": "kubernetes"},
+        "field": "database",
+        "reason": "Kubernetes runs several replicas, each with its own disk: data would be lost. "
+        "Choose database=postgresql (or mysql).",
+    },
+    {
+        "when": {"database": "sqlite", "deployment": "paas"},
+        "field": "database",
+        "reason": "a PaaS gives each release a fresh, ephemeral disk: data would be lost. "
+        "Choose database=postgresql (or mysql).",
+    },
+]
+
+
+def shown(value):
+    """An answer as the user types it (booleans as true/false)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def refusal(answers, refusals=REFUSALS):
+    """The message of the first row of `refusals` the answers hit, or None."""
+    for row in refusals:
+        when = row["when"]
+        if all(answers[key] == value for key, value in when.items()):
+            field = row["field"]
+            others = ", ".join(f"{k}={shown(v)}" for k, v in when.items() if k != field)
+            return (
+                f"{field}: {field}={shown(when[field])} cannot be used with {others}; "
+                f"{row['reason']}"
+            )
+    return None
 
 
 def check(answers):
@@ -99,8 +130,7 @@ def check(answers):
     domain = answers["domain_name"]
     if not DOMAIN_RE.match(domain):
         return (
-            f"domain_name: {domain!r} is not a valid lowercase domain name "
-            "(e.g. api.example.com)."
+            f"domain_name: {domain!r} is not a valid lowercase domain name (e.g. api.example.com)."
         )
 
     version = answers["version"]
@@ -110,18 +140,17 @@ def check(answers):
     if not isinstance(answers["use_redis"], bool):
         return "use_redis: must be true or false."
 
-    deployment = answers["deployment"]
-    if answers["database"] == "sqlite" and deployment in DATA_LOSING_TARGETS:
-        return (
-            f"database: sqlite cannot be used with deployment={deployment}, which "
-            f"{DATA_LOSING_TARGETS[deployment]}: data would be lost. "
-            "Choose database=postgresql (or mysql)."
-        )
-    return None
+    return refusal(answers)
+
+
+def rendered_answers():
+    """The answers, rendered into this file by cookiecutter. Only main() calls this, so the
+    module imports unrendered and the template's tests can call check() directly."""
+    return json.loads({{cookiecutter | jsonify | tojson}})  # noqa: F821 - rendered by cookiecutter
 
 
 def main():
-    problem = check(ANSWERS)
+    problem = check(rendered_answers())
     if problem:
         print(f"ERROR: {problem}", file=sys.stderr)
         sys.exit(1)

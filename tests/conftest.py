@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.template import ROOT, defaults
+from tests.helpers.template import ROOT, defaults
 
 # Real database and cache servers for the live tiers.
-pytest_plugins = ["tests.services"]
+pytest_plugins = ["tests.helpers.servers"]
+
+TESTS = Path(__file__).parent
+# A test's tier is the folder it lives in: these are the markers each folder's tests carry,
+# so `-m "not live"` selects tests/fast/, `-m live` tests/live/ and tests/drills/, and
+# `-m drill` tests/drills/.
+TIER_MARKERS = {"fast": (), "live": ("live",), "drills": ("live", "drill")}
 
 
 def pytest_configure(config):
@@ -20,6 +26,21 @@ def pytest_configure(config):
     os.environ.setdefault("UV_PYTHON", f"{sys.version_info.major}.{sys.version_info.minor}")
     if not hasattr(config, "workerinput"):  # the controller, once per run
         DRILL_SUMMARY.unlink(missing_ok=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        tier = item.path.relative_to(TESTS).parts[0]
+        if tier not in TIER_MARKERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: tests live in a tier folder ({', '.join(TIER_MARKERS)}), "
+                "which gives them their markers"
+            )
+        for marker in TIER_MARKERS[tier]:
+            item.add_marker(marker)
 
 
 @pytest.fixture

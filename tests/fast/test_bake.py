@@ -2,8 +2,10 @@
 
 import pytest
 
-from tests.checks import problems, ruff
-from tests.template import (
+from tests.helpers.checks import problems, ruff
+from tests.helpers.template import (
+    MANIFEST,
+    POST_HOOK,
     choices,
     combo_id,
     manifest_expectations,
@@ -31,8 +33,7 @@ def test_bake_is_clean(bake, answers):
     keep, prune = manifest_expectations(answers)
     assert sorted(p for p in keep if not (project / p).exists()) == []
     assert sorted(p for p in prune if (project / p).exists()) == []
-    assert not (project / "_variants").exists()
-    assert not (project / "_ci").exists()
+    assert sorted(d for d in POST_HOOK.source_roots(MANIFEST) if (project / d).exists()) == []
     for target, source in selected_sources(answers).items():
         if target in keep:
             assert (project / target).read_text(encoding="utf-8") == source.read_text("utf-8")

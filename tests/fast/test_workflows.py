@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from tests.conftest import find_tool
-from tests.template import PROJECT_TEMPLATE, ROOT
+from tests.helpers.template import PROJECT_TEMPLATE, ROOT
 
 # Enough answers to produce each workflow source once, and each CI stage set.
 COMBOS = [

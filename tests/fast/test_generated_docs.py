@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from tests.template import public_options
+from tests.helpers.template import public_options
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.template import CONFIG, ROOT, public_options
+from tests.helpers.template import CONFIG, ROOT, public_options
 
 
 def _label(key):

@@ -4,7 +4,7 @@ import tomllib
 
 import pytest
 
-from tests.checks import problems, ruff
+from tests.helpers.checks import problems, ruff
 
 AWKWARD = {
     "project_name": 'Zoë\'s "Quoted" Café',

@@ -12,9 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.template import choices
-
-pytestmark = pytest.mark.live
+from tests.helpers.template import choices
 
 COMBOS = [
     (framework, database, use_redis)

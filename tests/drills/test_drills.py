@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.drills import (
+from tests.helpers.drills import (
     ITEMS,
     accepted,
     case_problem,
@@ -26,10 +26,8 @@ from tests.drills import (
     send_raw,
     worker_pids,
 )
-from tests.load import default_mix, missing_items, run_load
-from tests.service import start
-
-pytestmark = [pytest.mark.live, pytest.mark.drill]
+from tests.helpers.load import default_mix, missing_items, run_load
+from tests.helpers.running_service import start
 
 # Both frameworks, both server databases, with and without Redis.
 COMBOS = [

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.live
-
 COMBOS = [
     {"framework": "fastapi"},
     {"framework": "flask"},

@@ -5,11 +5,7 @@ import re
 import subprocess
 import sys
 
-import pytest
-
-from tests.template import ROOT
-
-pytestmark = pytest.mark.live
+from tests.helpers.template import ROOT
 
 
 def test_benchmark_smoke_run_prints_every_figure():

@@ -1,26 +1,40 @@
 """What the tests know about the template, read from its own files.
 
-`cookiecutter.json` is the one source of the options and the manifest the one
-source of which paths each answer keeps; nothing here repeats them by hand.
+`cookiecutter.json` is the one source of the options, the manifest the one source of
+which paths each answer keeps, and the hooks the one source of the rules that apply them
+(loaded here unrendered, as modules); nothing here repeats them by hand.
 """
 
+import importlib.util
 import itertools
 import json
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 CONFIG = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 MANIFEST = yaml.safe_load(
     (PROJECT_TEMPLATE / ".template-manifest.yaml").read_text(encoding="utf-8")
 )
 
+
+def load_hook(name: str) -> ModuleType:
+    """A hook as a module. The hooks keep their Jinja inside `rendered_answers()`, which only
+    their `main()` calls, so importing one runs nothing that needs cookiecutter."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PRE_HOOK = load_hook("pre_gen_project")
+POST_HOOK = load_hook("post_gen_project")
+
 # The answers the bake matrix multiplies out; the rest rotate through their values.
 MATRIX_KEYS = ("framework", "database", "use_redis", "deployment")
-# Refused by the pre-generation hook: they would lose data.
-DATA_LOSING = {("sqlite", "kubernetes"), ("sqlite", "paas")}
 
 
 def choices(key: str) -> list:
@@ -49,7 +63,9 @@ def rotating_keys() -> list[str]:
 
 
 def is_refused(answers: dict) -> bool:
-    return (answers["database"], answers["deployment"]) in DATA_LOSING
+    """Whether the pre-generation hook's table of refusals refuses these answers (the
+    options not given take their defaults)."""
+    return PRE_HOOK.refusal({**defaults(), **answers}) is not None
 
 
 def matrix() -> list[dict]:
@@ -74,30 +90,14 @@ def combo_id(answers: dict) -> str:
     )
 
 
-def matches(when: dict, answers: dict) -> bool:
-    for key, wanted in when.items():
-        allowed = wanted if isinstance(wanted, list) else [wanted]
-        if answers[key] not in allowed:
-            return False
-    return True
-
-
 def manifest_expectations(answers: dict) -> tuple[set[str], set[str]]:
     """(paths that must exist, paths that must not) for these answers."""
-    slug = answers.get("project_slug", "my_service")
-    keep: set[str] = set()
-    prune: set[str] = set()
-    for feature in MANIFEST["features"].values():
-        target = keep if matches(feature["when"], answers) else prune
-        target.update(p.replace("{pkg}", slug) for p in feature["paths"])
-    # A path listed by several features survives only if all of them are on.
-    return keep - prune, prune
+    return POST_HOOK.expected_paths(MANIFEST, {"project_slug": "my_service", **answers})
 
 
 def selected_sources(answers: dict) -> dict[str, Path]:
     """For each manifest selection, the template file the project's path is filled from."""
-    values = {k: str(v).lower() if isinstance(v, bool) else v for k, v in answers.items()}
     return {
-        target: PROJECT_TEMPLATE / source.format_map(values)
-        for target, source in MANIFEST.get("selections", {}).items()
+        target: PROJECT_TEMPLATE / source
+        for target, source in POST_HOOK.selections(MANIFEST, answers).items()
     }

@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import find_tool
-from tests.template import ROOT
-
-pytestmark = pytest.mark.live
+from tests.helpers.template import ROOT
 
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", ".cache", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info"

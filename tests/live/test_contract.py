@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
-from tests.service import Service, install, running
-from tests.template import ROOT
-
-pytestmark = pytest.mark.live
+from tests.helpers.running_service import Service, install, running
+from tests.helpers.template import ROOT
 
 VARIANTS = {
     "fastapi": {"framework": "fastapi", "database": "none", "use_redis": False},

@@ -21,11 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deployment_tools import SERVICE, dummy_certificate, system_tool
-from tests.drills import worker_pids
-from tests.service import free_port, install, start
-
-pytestmark = pytest.mark.live
+from tests.helpers.deployment_tools import SERVICE, dummy_certificate, system_tool
+from tests.helpers.drills import worker_pids
+from tests.helpers.running_service import free_port, install, start
 
 SECURITY_HEADERS = (
     "strict-transport-security",

@@ -2,7 +2,7 @@
 
 nginx -t, systemd-analyze, hadolint, docker compose and kubectl kustomize +
 kubernetes-validate, for both frameworks. Nothing is built or started here (there is
-no container engine); the live end-to-end test of the vm target is in test_vm_live.py.
+no container engine); the live end-to-end test of the vm target is in tests/live/test_vm.py.
 """
 
 import ipaddress
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import find_tool
-from tests.deployment_tools import (
+from tests.helpers.deployment_tools import (
     SERVICE,
     dummy_certificate,
     nginx_test,

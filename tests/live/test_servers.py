@@ -4,8 +4,6 @@ import socket
 
 import pytest
 
-pytestmark = pytest.mark.live
-
 
 def answers_on(port: int) -> bool:
     with socket.socket() as sock:

@@ -4,8 +4,6 @@ import subprocess
 
 import pytest
 
-pytestmark = pytest.mark.live
-
 
 def run(cmd, cwd, timeout=600):
     result = subprocess.run(

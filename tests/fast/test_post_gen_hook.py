@@ -1,0 +1,168 @@
+"""The post-generation hook's steps, called directly on a small tree of their own (not the
+template's manifest, whose entries change with the template): variants merged, selections
+moved, features pruned with the folders they empty, answers recorded."""
+
+from pathlib import Path
+
+import pytest
+from cookiecutter.config import get_config
+
+from tests.helpers.template import POST_HOOK
+
+MANIFEST = {
+    "variants": {"framework": {"fastapi": "_variants/fastapi", "flask": "_variants/flask"}},
+    "selections": {"conf/ci.yml": "_sources/ci-{database}-redis-{use_redis}.yml"},
+    "features": {
+        "database": {
+            "when": {"database": ["sqlite", "postgresql"]},
+            "paths": ["src/{pkg}/db.py", "migrations"],
+        },
+        "redis": {
+            "when": {"use_redis": True},
+            "paths": ["src/{pkg}/cache.py", "deploy/jobs.yaml"],
+        },
+        "kubernetes": {
+            "when": {"deployment": "kubernetes"},
+            "paths": ["deploy/jobs.yaml", "deploy/kubernetes"],
+        },
+        "ci": {"when": {"ci": "github"}, "paths": ["conf"]},
+    },
+}
+DATABASES = ("sqlite", "postgresql", "none")
+FILES = {
+    "_variants/fastapi/src/svc/app.py": "fastapi app",
+    "_variants/fastapi/src/svc/asgi.py": "",
+    "_variants/flask/src/svc/app.py": "flask app",
+    "_variants/flask/src/svc/wsgi.py": "",
+    "src/svc/config.py": "",
+    "src/svc/db.py": "",
+    "src/svc/cache.py": "",
+    "migrations/env.py": "",
+    "migrations/versions/0001_items.py": "",
+    "deploy/jobs.yaml": "",
+    "deploy/kubernetes/app.yaml": "",
+    **{
+        f"_sources/ci-{db}-redis-{redis}.yml": f"ci for {db}, redis {redis}"
+        for db in DATABASES
+        for redis in ("true", "false")
+    },
+}
+ALL_ON = {
+    "project_slug": "svc",
+    "framework": "flask",
+    "database": "postgresql",
+    "use_redis": True,
+    "deployment": "kubernetes",
+    "ci": "github",
+}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    for name, text in FILES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+def test_everything_on_keeps_every_feature_and_only_the_chosen_variant(root):
+    POST_HOOK.apply_manifest(MANIFEST, ALL_ON, root)
+
+    assert tree(root) == {
+        "src",
+        "src/svc",
+        "src/svc/app.py",
+        "src/svc/wsgi.py",
+        "src/svc/config.py",
+        "src/svc/db.py",
+        "src/svc/cache.py",
+        "migrations",
+        "migrations/env.py",
+        "migrations/versions",
+        "migrations/versions/0001_items.py",
+        "deploy",
+        "deploy/jobs.yaml",
+        "deploy/kubernetes",
+        "deploy/kubernetes/app.yaml",
+        "conf",
+        "conf/ci.yml",
+    }
+    assert (root / "src/svc/app.py").read_text(encoding="utf-8") == "flask app"
+    assert (root / "conf/ci.yml").read_text(encoding="utf-8") == "ci for postgresql, redis true"
+
+
+def test_features_off_are_pruned_with_the_folders_they_empty(root):
+    answers = {**ALL_ON, "framework": "fastapi", "database": "none", "use_redis": False}
+    answers |= {"deployment": "vm", "ci": "none"}
+
+    POST_HOOK.apply_manifest(MANIFEST, answers, root)
+
+    # deploy/ held only pruned paths, so it goes; conf/ goes although a selection filled it.
+    assert tree(root) == {
+        "src",
+        "src/svc",
+        "src/svc/app.py",
+        "src/svc/asgi.py",
+        "src/svc/config.py",
+    }
+    assert (root / "src/svc/app.py").read_text(encoding="utf-8") == "fastapi app"
+
+
+@pytest.mark.parametrize("use_redis", [True, False])
+@pytest.mark.parametrize("deployment", ["kubernetes", "vm"])
+def test_a_path_in_two_features_is_kept_only_when_both_are_on(root, use_redis, deployment):
+    answers = {**ALL_ON, "use_redis": use_redis, "deployment": deployment}
+    both_on = use_redis and deployment == "kubernetes"
+
+    keep, prune = POST_HOOK.expected_paths(MANIFEST, answers)
+    POST_HOOK.apply_manifest(MANIFEST, answers, root)
+
+    assert ("deploy/jobs.yaml" in keep) is both_on
+    assert ("deploy/jobs.yaml" in prune) is not both_on
+    assert (root / "deploy/jobs.yaml").exists() is both_on
+
+
+def test_expected_paths_name_the_package():
+    keep, prune = POST_HOOK.expected_paths(MANIFEST, {**ALL_ON, "database": "none"})
+    assert "src/svc/cache.py" in keep
+    assert {"src/svc/db.py", "migrations"} <= prune
+    assert not any("{pkg}" in path for path in keep | prune)
+
+
+def test_selection_sources_are_filled_with_the_answers_booleans_as_typed():
+    answers = {**ALL_ON, "database": "sqlite", "use_redis": False}
+    assert POST_HOOK.selections(MANIFEST, answers) == {
+        "conf/ci.yml": "_sources/ci-sqlite-redis-false.yml"
+    }
+    assert POST_HOOK.source_roots(MANIFEST) == {"_variants", "_sources"}
+
+
+def test_a_missing_selection_source_names_the_selection(root):
+    (root / "_sources/ci-postgresql-redis-true.yml").unlink()
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"selection conf/ci\.yml: no source _sources/ci-postgresql-redis-true\.yml",
+    ):
+        POST_HOOK.apply_manifest(MANIFEST, ALL_ON, root)
+
+
+def test_answers_are_written_as_a_cookiecutter_config_file(tmp_path):
+    answers = {
+        "project_name": 'Zoë\'s "Café"',
+        "project_slug": "zoe_s_cafe",
+        "use_redis": True,
+        "database": "none",
+        "_template_version": "1.2.3",
+        "_copy_without_render": ["*.yml"],
+    }
+
+    POST_HOOK.write_answers(answers, tmp_path)
+
+    written = tmp_path / ".template-answers.yaml"
+    assert "cookiecutter-backend 1.2.3" in written.read_text(encoding="utf-8").splitlines()[0]
+    public = {k: v for k, v in answers.items() if not k.startswith("_")}
+    assert get_config(str(written))["default_context"] == public
