@@ -50,6 +50,8 @@ PROJECT_IMPORTS = {
     "werkzeug",
 }
 
+# Every generated line that holds the package name fits ruff's 99 columns up to this length.
+MAX_SLUG_LENGTH = 60
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 DOMAIN_RE = re.compile(
@@ -104,6 +106,11 @@ def check(answers):
         return "project_name: must be a single line."
 
     slug = answers["project_slug"]
+    if len(slug) > MAX_SLUG_LENGTH:
+        return (
+            f"project_slug: {slug!r} has {len(slug)} characters; use at most "
+            f"{MAX_SLUG_LENGTH} (set project_slug to a shorter name)."
+        )
     if not SLUG_RE.match(slug):
         return (
             f"project_slug: {slug!r} is not a valid package name; use lowercase "

@@ -19,6 +19,7 @@ BAD_ANSWERS = [
     ({"project_slug": "flask"}, "project_slug"),
     ({"project_slug": "fastapi"}, "project_slug"),
     ({"project_slug": "tests"}, "project_slug"),
+    ({"project_slug": "a" * 61}, "project_slug"),
     ({"project_name": "   ", "project_slug": "svc"}, "project_name"),
     ({"author_email": "not-an-email"}, "author_email"),
     ({"author_email": "a@b"}, "author_email"),
