@@ -1,7 +1,8 @@
 """What the tests know about the template, read from its own files.
 
-`cookiecutter.json` is the one source of the options and the manifest the one
-source of which paths each answer keeps; nothing here repeats them by hand.
+`cookiecutter.json` is the one source of the options, the manifest the one source
+of which paths each answer keeps, and templates/services.jinja the one source of the
+images and backing services; nothing here repeats them by hand.
 """
 
 import itertools
@@ -9,9 +10,14 @@ import json
 from pathlib import Path
 
 import yaml
+from cookiecutter.environment import StrictEnvironment
+from jinja2 import FileSystemLoader
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
+# Jinja files the project's templates import; never copied into a project.
+SHARED_TEMPLATES = ROOT / "templates"
+CATALOG = SHARED_TEMPLATES / "services.jinja"
 CONFIG = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 MANIFEST = yaml.safe_load(
     (PROJECT_TEMPLATE / ".template-manifest.yaml").read_text(encoding="utf-8")
@@ -100,4 +106,35 @@ def selected_sources(answers: dict) -> dict[str, Path]:
     return {
         target: PROJECT_TEMPLATE / source.format_map(values)
         for target, source in MANIFEST.get("selections", {}).items()
+    }
+
+
+def catalog(answers: dict):
+    """templates/services.jinja as a project's files see it for these answers (the other
+    answers at their defaults): a module with `images`, `catalog` and `chosen`."""
+    env = StrictEnvironment(context={"cookiecutter": CONFIG}, keep_trailing_newline=True)
+    env.loader = FileSystemLoader([str(SHARED_TEMPLATES)])
+    context = {"cookiecutter": {**defaults(), **answers}}
+    return env.get_template(CATALOG.name).make_module(context)
+
+
+def expected_images(answers: dict) -> dict[str, dict[str, str]]:
+    """What `rendered_images` must find in a project baked with these answers, for the
+    files it has: each image as the catalog names it."""
+    module = catalog(answers)
+    images = module.images
+    backing = {s["compose_name"]: s["image"] for s in module.chosen}
+    in_ci = {s["ci_name"]: s["image"] for s in module.chosen}
+    return {
+        "compose.yaml": {**backing, "nginx": images["nginx"]},
+        ".github/workflows/ci.yml": in_ci,
+        ".gitlab/ci/test-services.yml": in_ci,
+        ".gitlab-ci.yml": {".uv": images["uv_ci"]},
+        ".gitlab/ci/build.yml": {"build": images["docker"], "build/dind": images["docker_dind"]},
+        "Dockerfile": {
+            "syntax": images["dockerfile"],
+            "uv": images["uv"],
+            "build": images["python"],
+            "runtime": images["python"],
+        },
     }

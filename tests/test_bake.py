@@ -2,10 +2,11 @@
 
 import pytest
 
-from tests.checks import problems, ruff
+from tests.checks import problems, rendered_images, ruff
 from tests.template import (
     choices,
     combo_id,
+    expected_images,
     manifest_expectations,
     matrix,
     rotating_keys,
@@ -31,11 +32,14 @@ def test_bake_is_clean(bake, answers):
     keep, prune = manifest_expectations(answers)
     assert sorted(p for p in keep if not (project / p).exists()) == []
     assert sorted(p for p in prune if (project / p).exists()) == []
-    assert not (project / "_variants").exists()
-    assert not (project / "_ci").exists()
+    # Variant and selection sources (_variants/, _docs/) are template-only.
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith("_")) == []
     for target, source in selected_sources(answers).items():
         if target in keep:
             assert (project / target).read_text(encoding="utf-8") == source.read_text("utf-8")
+    # Compose, CI and the Dockerfile run exactly the images the catalog names.
+    found = rendered_images(project)
+    assert found == {k: v for k, v in expected_images(answers).items() if k in found}
     assert not (project / ".template-manifest.yaml").exists()
     assert (project / "src" / "my_service" / "app.py").is_file()
     env = (project / ".env").read_text(encoding="utf-8")
