@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 from cookiecutter.environment import StrictEnvironment
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 from jinja2 import FileSystemLoader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,13 +111,31 @@ def selected_sources(answers: dict) -> dict[str, Path]:
     }
 
 
+def context(answers: dict) -> dict:
+    """The context cookiecutter renders with for these answers (the rest at their defaults)."""
+    found = generate_context(context_file=str(ROOT / "cookiecutter.json"), extra_context=answers)
+    found["cookiecutter"] = prompt_for_config(found, no_input=True)
+    return found
+
+
+def environment(answers: dict) -> StrictEnvironment:
+    """Cookiecutter's own Jinja environment, finding files as generate_files does."""
+    env = StrictEnvironment(context=context(answers), keep_trailing_newline=True)
+    env.loader = FileSystemLoader([str(PROJECT_TEMPLATE), str(SHARED_TEMPLATES)])
+    return env
+
+
+def render(source: Path, answers: dict) -> str:
+    """A project template file as cookiecutter renders it for these answers."""
+    template = environment(answers).get_template(source.relative_to(PROJECT_TEMPLATE).as_posix())
+    return template.render(**context(answers))
+
+
 def catalog(answers: dict):
     """templates/services.jinja as a project's files see it for these answers (the other
     answers at their defaults): a module with `images`, `catalog` and `chosen`."""
-    env = StrictEnvironment(context={"cookiecutter": CONFIG}, keep_trailing_newline=True)
-    env.loader = FileSystemLoader([str(SHARED_TEMPLATES)])
-    context = {"cookiecutter": {**defaults(), **answers}}
-    return env.get_template(CATALOG.name).make_module(context)
+    template = environment(answers).get_template(CATALOG.name)
+    return template.make_module(context(answers))
 
 
 def expected_images(answers: dict) -> dict[str, dict[str, str]]:
