@@ -2,14 +2,16 @@
 
 import pytest
 
-from tests.helpers.checks import problems, ruff
+from tests.helpers.checks import problems, rendered_images, ruff
 from tests.helpers.template import (
     MANIFEST,
     POST_HOOK,
     choices,
     combo_id,
+    expected_images,
     manifest_expectations,
     matrix,
+    render,
     rotating_keys,
     selected_sources,
 )
@@ -34,9 +36,14 @@ def test_bake_is_clean(bake, answers):
     assert sorted(p for p in keep if not (project / p).exists()) == []
     assert sorted(p for p in prune if (project / p).exists()) == []
     assert sorted(d for d in POST_HOOK.source_roots(MANIFEST) if (project / d).exists()) == []
+    # Variant and selection sources (_variants/, _docs/) are template-only.
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith("_")) == []
     for target, source in selected_sources(answers).items():
-        if target in keep:
-            assert (project / target).read_text(encoding="utf-8") == source.read_text("utf-8")
+        if target not in prune:
+            assert (project / target).read_text(encoding="utf-8") == render(source, answers)
+    # Compose, CI and the Dockerfile run exactly the images the catalog names.
+    found = rendered_images(project)
+    assert found == {k: v for k, v in expected_images(answers).items() if k in found}
     assert not (project / ".template-manifest.yaml").exists()
     assert (project / "src" / "my_service" / "app.py").is_file()
     env = (project / ".env").read_text(encoding="utf-8")

@@ -85,3 +85,34 @@ def ruff(project: Path) -> list[str]:
         if result.returncode != 0:
             found.append(f"ruff {args[0]}:\n{result.stdout}{result.stderr}")
     return found
+
+
+def rendered_images(project: Path) -> dict[str, dict[str, str]]:
+    """Every image a baked project's files name, by file, then by service, job or stage."""
+
+    def load(name: str):
+        path = project / name
+        return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    found: dict[str, dict[str, str]] = {}
+    if compose := load("compose.yaml"):
+        services = compose["services"]
+        found["compose.yaml"] = {n: s["image"] for n, s in services.items() if "image" in s}
+    if workflow := load(".github/workflows/ci.yml"):
+        services = workflow["jobs"]["test"].get("services", {})
+        found[".github/workflows/ci.yml"] = {n: s["image"] for n, s in services.items()}
+    if (gitlab := load(".gitlab/ci/test-services.yml")) is not None:
+        services = gitlab[".test-services"].get("services", [])
+        found[".gitlab/ci/test-services.yml"] = {s["alias"]: s["name"] for s in services}
+    if pipeline := load(".gitlab-ci.yml"):
+        found[".gitlab-ci.yml"] = {n: j["image"] for n, j in pipeline.items() if "image" in j}
+    if build := load(".gitlab/ci/build.yml"):
+        job = build["build"]
+        found[".gitlab/ci/build.yml"] = {"build": job["image"], "build/dind": job["services"][0]}
+    dockerfile = project / "Dockerfile"
+    if dockerfile.is_file():
+        text = dockerfile.read_text(encoding="utf-8")
+        stages = re.findall(r"^FROM (\S+) AS (\S+)$", text, flags=re.M)
+        found["Dockerfile"] = {stage: image for image, stage in stages}
+        found["Dockerfile"] |= dict(re.findall(r"^# (syntax)=(\S+)$", text, flags=re.M))
+    return found

@@ -1,8 +1,9 @@
 """What the tests know about the template, read from its own files.
 
 `cookiecutter.json` is the one source of the options, the manifest the one source of
-which paths each answer keeps, and the hooks the one source of the rules that apply them
-(loaded here unrendered, as modules); nothing here repeats them by hand.
+which paths each answer keeps, templates/services.jinja the one source of the images and
+backing services, and the hooks the one source of the rules that apply them (loaded here
+unrendered, as modules); nothing here repeats them by hand.
 """
 
 import importlib.util
@@ -12,9 +13,16 @@ from pathlib import Path
 from types import ModuleType
 
 import yaml
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+from jinja2 import FileSystemLoader
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
+# Jinja files the project's templates import; never copied into a project.
+SHARED_TEMPLATES = ROOT / "templates"
+CATALOG = SHARED_TEMPLATES / "services.jinja"
 CONFIG = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 MANIFEST = yaml.safe_load(
     (PROJECT_TEMPLATE / ".template-manifest.yaml").read_text(encoding="utf-8")
@@ -100,4 +108,53 @@ def selected_sources(answers: dict) -> dict[str, Path]:
     return {
         target: PROJECT_TEMPLATE / source
         for target, source in POST_HOOK.selections(MANIFEST, answers).items()
+    }
+
+
+def context(answers: dict) -> dict:
+    """The context cookiecutter renders with for these answers (the rest at their defaults)."""
+    found = generate_context(context_file=str(ROOT / "cookiecutter.json"), extra_context=answers)
+    found["cookiecutter"] = prompt_for_config(found, no_input=True)
+    return found
+
+
+def environment(answers: dict) -> StrictEnvironment:
+    """Cookiecutter's own Jinja environment, finding files as generate_files does."""
+    env = StrictEnvironment(context=context(answers), keep_trailing_newline=True)
+    env.loader = FileSystemLoader([str(PROJECT_TEMPLATE), str(SHARED_TEMPLATES)])
+    return env
+
+
+def render(source: Path, answers: dict) -> str:
+    """A project template file as cookiecutter renders it for these answers."""
+    template = environment(answers).get_template(source.relative_to(PROJECT_TEMPLATE).as_posix())
+    return template.render(**context(answers))
+
+
+def catalog(answers: dict):
+    """templates/services.jinja as a project's files see it for these answers (the other
+    answers at their defaults): a module with `images`, `catalog` and `chosen`."""
+    template = environment(answers).get_template(CATALOG.name)
+    return template.make_module(context(answers))
+
+
+def expected_images(answers: dict) -> dict[str, dict[str, str]]:
+    """What `rendered_images` must find in a project baked with these answers, for the
+    files it has: each image as the catalog names it."""
+    module = catalog(answers)
+    images = module.images
+    backing = {s["compose_name"]: s["image"] for s in module.chosen}
+    in_ci = {s["ci_name"]: s["image"] for s in module.chosen}
+    return {
+        "compose.yaml": {**backing, "nginx": images["nginx"]},
+        ".github/workflows/ci.yml": in_ci,
+        ".gitlab/ci/test-services.yml": in_ci,
+        ".gitlab-ci.yml": {".uv": images["uv_ci"]},
+        ".gitlab/ci/build.yml": {"build": images["docker"], "build/dind": images["docker_dind"]},
+        "Dockerfile": {
+            "syntax": images["dockerfile"],
+            "uv": images["uv"],
+            "build": images["python"],
+            "runtime": images["python"],
+        },
     }
