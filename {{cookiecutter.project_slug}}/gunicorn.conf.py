@@ -124,17 +124,20 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def post_worker_init(worker: Any) -> None:
     """Access lines are written in batches in a worker, not one system call per request."""
-    from {{ cookiecutter.project_slug }}.core import logs
+    from {{ cookiecutter.project_slug }}.core import access_log
 
-    logs.batch_access_lines()
+    access_log.batch_access_lines()
 
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Write this worker's last access lines and metrics; close a Flask worker's pools and
     clients (FastAPI closes its own in the lifespan)."""
-    from {{ cookiecutter.project_slug }}.core import logs, metrics
+    from {{ cookiecutter.project_slug }}.core import (
+        access_log,
+        metrics,
+    )
 
-    logs.flush_access_lines()
+    access_log.flush_access_lines()
     metrics.flush()
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
     if not isinstance(extensions, dict):

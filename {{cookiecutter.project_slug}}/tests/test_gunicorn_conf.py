@@ -91,13 +91,11 @@ def test_worker_exit_leaves_apps_without_closers_alone(conf):
 
 
 def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(conf, monkeypatch, capsys):
-    from {{ cookiecutter.project_slug }}.core import (
-        logs as service_logging,
-    )
+    from {{ cookiecutter.project_slug }}.core import access_log
 
-    lines = service_logging.AccessLines()
-    monkeypatch.setattr(service_logging.AccessLines, "FLUSH_SECONDS", 3600.0)
-    monkeypatch.setattr(service_logging, "_access_lines", lines)
+    lines = access_log.AccessLines()
+    monkeypatch.setattr(access_log.AccessLines, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(access_log, "_access_lines", lines)
     conf["post_worker_init"](SimpleNamespace())
     assert lines.batched
     entry = ("info", "GET", "/status", "/status", 200, 0.001, "127.0.0.1", "last-one", 0)

@@ -171,7 +171,9 @@ ENTRY = ("warning", "GET", "/items/{item_id}", "/items/7\u2028", 200, 1.5, "10.0
 
 
 def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(capsys, monkeypatch):
-    from {{ cookiecutter.project_slug }}.core.logs import AccessLines
+    from {{ cookiecutter.project_slug }}.core.access_log import (
+        AccessLines,
+    )
 
     immediate = AccessLines()
     immediate.add(ENTRY)
@@ -209,7 +211,9 @@ def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(caps
 def test_batched_access_lines_are_written_without_being_asked(capsys, monkeypatch):
     import time
 
-    from {{ cookiecutter.project_slug }}.core.logs import AccessLines
+    from {{ cookiecutter.project_slug }}.core.access_log import (
+        AccessLines,
+    )
 
     monkeypatch.setattr(AccessLines, "FLUSH_SECONDS", 0.01)
     batched = AccessLines()
@@ -228,7 +232,9 @@ def test_batched_access_lines_are_written_without_being_asked(capsys, monkeypatc
 def test_in_an_event_loop_batched_lines_are_written_on_its_next_turn(capsys, monkeypatch):
     import asyncio
 
-    from {{ cookiecutter.project_slug }}.core.logs import AccessLines
+    from {{ cookiecutter.project_slug }}.core.access_log import (
+        AccessLines,
+    )
 
     batched = AccessLines()
     batched.start_batching()

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import metrics, request_id
+from {{ cookiecutter.project_slug }}.core.access_log import AccessLog
 from {{ cookiecutter.project_slug }}.core.client_address import (
     ClientAddress,
 )
@@ -23,10 +24,7 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     error_body,
 )
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.core.logs import (
-    AccessLog,
-    get_logger,
-)
+from {{ cookiecutter.project_slug }}.core.logs import get_logger
 from {{ cookiecutter.project_slug }}.core.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.core.security import (
     DOCS_CSP,

@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import metrics, request_id
+from {{ cookiecutter.project_slug }}.core.access_log import AccessLog
 from {{ cookiecutter.project_slug }}.core.client_address import (
     ClientAddress,
 )
@@ -23,7 +24,6 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     RateLimitedError,
 )
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.core.logs import AccessLog
 from {{ cookiecutter.project_slug }}.core.ratelimit import is_exempt
 from {{ cookiecutter.project_slug }}.core.security import (
     security_headers,
