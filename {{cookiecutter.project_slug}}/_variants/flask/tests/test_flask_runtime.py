@@ -32,6 +32,17 @@ def test_streamed_body_over_the_limit_is_cut_off():
     assert response.get_json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+def test_a_body_refused_by_its_length_is_read_first_when_it_is_not_huge():
+    """The 413 reaches a client still sending; a body past DRAIN_FACTOR x the limit is not read."""
+    app = create_app(base_settings(max_request_bytes=1000))
+    add_test_routes(app)
+    for size, drained in ((3000, True), (5000, False)):
+        body = io.BytesIO(b"x" * size)
+        response = app.test_client().post("/test/echo", input_stream=body, content_length=size)
+        assert response.status_code == 413
+        assert (body.tell() == size) is drained, size
+
+
 def test_streamed_body_within_the_limit_is_read():
     app = create_app(base_settings(max_request_bytes=1000))
     add_test_routes(app)

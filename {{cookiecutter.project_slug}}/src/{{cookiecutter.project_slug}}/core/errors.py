@@ -42,6 +42,12 @@ class PayloadTooLargeError(AppError):
     default_message = "Request body is larger than allowed"
 
 
+# A body refused by its Content-Length is still read and thrown away when it is at most this
+# many times the limit: a server that closes the connection while the client is still sending
+# makes the kernel answer with a reset, and the client never sees the 413.
+DRAIN_FACTOR = 4
+
+
 class HeadersTooLargeError(AppError):
     status_code = 431
     code = "REQUEST_HEADER_FIELDS_TOO_LARGE"

@@ -17,6 +17,7 @@ from {{ cookiecutter.project_slug }}.core.client_address import (
     ClientAddress,
 )
 from {{ cookiecutter.project_slug }}.core.errors import (
+    DRAIN_FACTOR,
     AppError,
     HeadersTooLargeError,
     PayloadTooLargeError,
@@ -36,10 +37,6 @@ Headers = list[tuple[bytes, bytes]]
 # workers enforce for Flask; uvicorn's httptools parser sets none.
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 8190
-# A body refused by its Content-Length is still read and thrown away when it is at most this
-# many times the limit: a server that closes the connection while the client is still sending
-# makes the kernel answer with a reset, and the client never sees the 413.
-DRAIN_FACTOR = 4
 
 
 def _encode(headers: list[tuple[str, str]]) -> Headers:

@@ -21,6 +21,7 @@ from {{ cookiecutter.project_slug }}.core.client_address import (
     ClientAddress,
 )
 from {{ cookiecutter.project_slug }}.core.errors import (
+    DRAIN_FACTOR,
     RateLimitedError,
 )
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
@@ -92,6 +93,15 @@ class ServiceMiddleware:
             request_id.unbind(token)
 
 
+def _discard(stream: Any, length: int) -> None:
+    """Read a refused body to its end, so the 413 reaches a client that is still sending."""
+    while length > 0:
+        chunk = stream.read(min(length, 65536))
+        if not chunk:
+            return
+        length -= len(chunk)
+
+
 def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None:
     # Werkzeug refuses larger bodies itself, by Content-Length or while streaming.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -104,7 +114,10 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
         environ[RULE] = request.url_rule
         # Refused before any view runs, whether or not it would read the body.
         length = environ.get("CONTENT_LENGTH")
-        if length and length.isdigit() and int(length) > max_body:
+        declared = int(length) if length and length.isdigit() else 0
+        if declared > max_body:
+            if declared <= DRAIN_FACTOR * max_body:
+                _discard(environ["wsgi.input"], declared)
             raise RequestEntityTooLarge()
         if limiter is not None and not is_exempt(environ.get("PATH_INFO", "")):
             wait = limiter.retry_after(environ[CLIENT])
