@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     slow_request_ms: int = Field(default=1000, gt=0)
     health_check_timeout: float = Field(default=1.0, gt=0)
+    # Peers whose X-Forwarded-For is read at all, and how many proxies in a row append to it
+    # (core/client_address.py: the client is the entry that many places from the right).
     trusted_proxies: CommaList = ["127.0.0.1", "::1"]
+    forwarded_hops: int = Field(default=1, ge=1)
     metrics_enabled: bool = True
 {%- if cookiecutter.database != "none" %}
     # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
