@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
 {%- if cookiecutter.use_redis %}
     # No REDIS_URL (the tests without a server): memory rate limits, the cache always misses.
-    redis = create_redis(settings) if settings.redis_url else None
+    redis = create_redis(settings) if settings.redis_url.get_secret_value() else None
     app.state.cache = create_cache(redis, settings)
     if redis is not None:
         app.state.health_checks["redis"] = redis.ping
