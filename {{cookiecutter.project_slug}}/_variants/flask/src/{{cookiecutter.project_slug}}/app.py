@@ -4,13 +4,13 @@ import atexit
 
 from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_cors import CORS
 
 from {{ cookiecutter.project_slug }}.config import (
     Settings,
     get_settings,
 )
 from {{ cookiecutter.project_slug }}.core import (
+    cors,
     handlers,
     middleware,
     system,
@@ -93,6 +93,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     handlers.install(app, settings.is_production)
     system.install(app, settings)
     if settings.cors_origins:
-        CORS(app, origins=settings.cors_origins, expose_headers=["X-Request-ID", "Retry-After"])
+        cors.install(app, settings.cors_origins)
     atexit.register(close_resources, app)
     return app
