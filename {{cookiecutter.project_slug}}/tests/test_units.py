@@ -74,6 +74,7 @@ def test_client_address_reads_only_the_hops_it_needs():
         ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),  # same /64, same count
         ("::ffff:203.0.113.7", "203.0.113.7"),
         ("unknown", "unknown"),
+        ("unix:socket", "unix:socket"),  # a peer that is no address keeps its own key
     ],
 )
 def test_rate_limit_keys(client, key):
