@@ -11,6 +11,7 @@ and no network.
 """
 
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -121,13 +122,19 @@ def write_answers(answers, root):
 
 def write_env(root):
     key = secrets.token_urlsafe(48)
-    (root / ".env").write_text(
+    text = (
         "# Local settings for development; never commit this file.\n"
         "# Every setting is documented in .env.example.\n"
         "ENVIRONMENT=development\n"
-        f"SECRET_KEY={key}\n",
-        encoding="utf-8",
+        f"SECRET_KEY={key}\n"
     )
+    # Created readable by its owner only (0600), whatever the umask: it holds the secret key,
+    # and later the passwords people add; chmod narrows a file that was already there.
+    path = root / ".env"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as env:
+        env.write(text)
 
 
 NEXT_STEPS = {

@@ -1,5 +1,7 @@
 """Bake every combination and hold each rendered project to the template's standards."""
 
+import stat
+
 import pytest
 
 from tests.helpers.checks import problems, rendered_images, ruff
@@ -48,3 +50,4 @@ def test_bake_is_clean(bake, answers):
     assert (project / "src" / "my_service" / "app.py").is_file()
     env = (project / ".env").read_text(encoding="utf-8")
     assert "SECRET_KEY=" in env and "change-me" not in env
+    assert stat.S_IMODE((project / ".env").stat().st_mode) == 0o600

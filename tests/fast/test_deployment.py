@@ -5,6 +5,7 @@ kubernetes-validate, for both frameworks. Nothing is built or started here (ther
 no container engine); the live end-to-end test of the vm target is in tests/live/test_vm.py.
 """
 
+import importlib.util
 import ipaddress
 import re
 import shutil
@@ -300,3 +301,43 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
     for target, word in others.items():
         if target != deployment:
             assert word not in doc, (target, word)
+
+
+def shipped_proxy_settings(project: Path, deployment: str) -> dict[str, str]:
+    """TRUSTED_PROXIES and FORWARDED_HOPS as the target's own files give them to the service
+    (the systemd unit of `vm` sets none: the defaults apply)."""
+    if deployment == "docker-compose":
+        compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+        return {k: str(v) for k, v in compose["x-app"]["environment"].items()}
+    if deployment == "kubernetes":
+        base = project / "deploy" / "kubernetes" / "base" / "kustomization.yaml"
+        literals = yaml.safe_load(base.read_text(encoding="utf-8"))["configMapGenerator"][0]
+        return dict(entry.split("=", 1) for entry in literals["literals"])
+    if deployment == "paas":
+        doc = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+        return dict(re.findall(r"^\| `([A-Z_]+)` \| `([^`]+)`", doc, flags=re.MULTILINE))
+    return {"TRUSTED_PROXIES": "127.0.0.1,::1", "FORWARDED_HOPS": "1"}
+
+
+@pytest.mark.parametrize("deployment", ["vm", "docker-compose", "kubernetes", "paas"])
+def test_shipped_proxy_settings_let_no_client_in_the_trusted_range_pick_its_address(
+    bake, deployment
+):
+    """A client inside the trusted range rotates the entry it writes left of its own; the
+    address the service keys the rate limit on stays the same (the baked project's
+    tests/test_client_address.py shows the 429 on the running app)."""
+    project = bake(deployment=deployment, database="none")
+    settings = shipped_proxy_settings(project, deployment)
+    module = project / "src" / "my_service" / "core" / "client_address.py"
+    spec = importlib.util.spec_from_file_location("client_address", module)
+    client_address = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(client_address)
+    proxies = settings["TRUSTED_PROXIES"].split(",")
+    resolver = client_address.ClientAddress(proxies, int(settings["FORWARDED_HOPS"]))
+    for entry in proxies:
+        network = ipaddress.ip_network(entry, strict=False)
+        proxy = network[0] if network.num_addresses == 1 else network[1]
+        inside = network[-1] if network.num_addresses == 1 else network[2]
+        forged = ["203.0.113.1", "2001:db8::1", "not-an-ip", "x" * 300, str(network[-1])]
+        seen = {resolver.resolve(str(proxy), f"{value}, {inside}") for value in forged}
+        assert seen == {str(inside)}, (deployment, entry, seen)

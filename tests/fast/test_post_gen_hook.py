@@ -2,6 +2,8 @@
 template's manifest, whose entries change with the template): variants merged, selections
 moved, features pruned with the folders they empty, answers recorded."""
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,19 @@ def test_answers_are_written_as_a_cookiecutter_config_file(tmp_path):
     assert "cookiecutter-backend 1.2.3" in written.read_text(encoding="utf-8").splitlines()[0]
     public = {k: v for k, v in answers.items() if not k.startswith("_")}
     assert get_config(str(written))["default_context"] == public
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_env_is_readable_by_its_owner_only(tmp_path, existing):
+    env = tmp_path / ".env"
+    if existing:
+        env.write_text("OLD=1\n", encoding="utf-8")
+        env.chmod(0o644)
+    old_umask = os.umask(0o022)
+    try:
+        POST_HOOK.write_env(tmp_path)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    text = env.read_text(encoding="utf-8")
+    assert "SECRET_KEY=" in text and "OLD=1" not in text

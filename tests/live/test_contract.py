@@ -34,7 +34,10 @@ ENV = {
     "RATE_LIMIT": "20/minute",
     "MAX_REQUEST_BYTES": "1000",
     "HEALTH_CHECK_TIMEOUT": "0.5",
-    "TRUSTED_PROXIES": "127.0.0.1",
+    # A range, as the shipped compose, Kubernetes and PaaS settings are: the peer (127.0.0.1)
+    # is a proxy, and so is any client inside it.
+    "TRUSTED_PROXIES": "127.0.0.0/8",
+    "CORS_ORIGINS": "https://app.example.com",
     "LOG_LEVEL": "INFO",
 }
 # Each test speaks as its own client (a trusted proxy forwards for it), so the rate limit of
@@ -138,6 +141,40 @@ def test_rate_limit_gives_429_with_retry_after(service: Service):
     # Probes are never limited.
     assert service.get("/health/live", headers=headers).status_code == 200
     assert service.get("/metrics", headers=headers).status_code == 200
+
+
+def test_forged_forwarded_for_from_inside_the_trusted_range_is_still_limited(service: Service):
+    # A client at 127.0.0.9, inside TRUSTED_PROXIES, rotates what it writes left of the entry
+    # the proxy appended for it; under gunicorn both frameworks must key it on 127.0.0.9.
+    statuses = []
+    for n in range(45):
+        forged = [f"203.0.113.{n}", "not-an-ip", "x" * 300, f"10.0.0.{n}"][n % 4]
+        response = service.get("/status", headers={"X-Forwarded-For": f"{forged}, 127.0.0.9"})
+        statuses.append(response.status_code)
+    assert 429 in statuses
+    assert statuses.count(200) <= 2 * int(ENV["RATE_LIMIT"].split("/")[0])
+    # Ports are stripped, so the same client is logged and counted one way.
+    service.get(
+        "/status", headers={"X-Forwarded-For": "198.51.100.250:4711", "X-Request-ID": "port"}
+    )
+    assert (
+        service.wait_for_record(event="request", request_id="port")["client"] == "198.51.100.250"
+    )
+
+
+def test_cors_refusals_are_the_error_shape(service: Service):
+    preflight = {"Access-Control-Request-Method": "POST", **as_client()}
+    for origin in ("https://evil.example", "null", "https://app.example.com.evil.net"):
+        refused = service.request("OPTIONS", "/status", headers={**preflight, "Origin": origin})
+        error_of(refused, 400, "BAD_REQUEST")
+        assert "access-control-allow-origin" not in refused.headers
+        assert "origin" in refused.headers["vary"].lower()
+    allowed = service.request(
+        "OPTIONS", "/status", headers={**preflight, "Origin": "https://app.example.com"}
+    )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "origin" in service.get("/status", headers=as_client()).headers["vary"].lower()
 
 
 def test_headers_on_every_response(service: Service):

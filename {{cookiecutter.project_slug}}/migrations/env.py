@@ -25,7 +25,9 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 # A long migration must not hit the request statement timeout.
 settings = get_settings().model_copy(update={"db_statement_timeout_ms": 0})
 # Tests (or a caller) may name the database in the config; DATABASE_URL otherwise.
-url: URL = sync_url(config.get_main_option("sqlalchemy.url") or settings.database_url)
+url: URL = sync_url(
+    config.get_main_option("sqlalchemy.url") or settings.database_url.get_secret_value()
+)
 options = {
     "target_metadata": Base.metadata,
     # SQLite cannot ALTER most things: batch mode copies the table instead.

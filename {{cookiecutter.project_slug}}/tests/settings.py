@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
-SECRET = "t" * 40
+# Random-looking, as production requires (config.MIN_SECRET_BITS); known to everyone, so never
+# a real one.
+SECRET = "tests-only-Q7vK2mX9pL4wR8nZ3bJ6hF1cD5gT0sY"
 
 
 class Thing(BaseModel):
@@ -25,6 +27,9 @@ def base_settings(**overrides: Any) -> Settings:
         "secret_key": SECRET,
         "rate_limit": "1000/minute",
     }
+    if "database_url" in Settings.model_fields:
+        # Set, as production requires: DATABASE_URL (or .env) when given, else the local default.
+        values["database_url"] = Settings(environment="test").database_url
     if "redis_url" in Settings.model_fields:
         if os.environ.get("REDIS_URL"):
             # A fresh key prefix: counts left by other tests or runs must not carry over.

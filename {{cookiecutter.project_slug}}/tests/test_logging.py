@@ -78,7 +78,8 @@ def test_unicode_line_separators_from_clients_are_escaped(client, capsys):
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(make_client, logs):
-    trusted = make_client(trusted_proxies=["127.0.0.1"])
+    # Two proxies in a row: the outer one saw the client, the inner one saw the outer one.
+    trusted = make_client(trusted_proxies=["127.0.0.1"], forwarded_hops=2)
     logs()
     trusted.get("/status", headers={"X-Forwarded-For": "203.0.113.9, 127.0.0.1"})
     assert access_lines(logs())[0]["client"] == "203.0.113.9"

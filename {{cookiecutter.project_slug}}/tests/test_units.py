@@ -18,31 +18,78 @@ from {{ cookiecutter.project_slug }}.core.errors import (
 from {{ cookiecutter.project_slug }}.core.ratelimit import (
     FailOpen,
     MemoryWindows,
+    client_key,
     is_exempt,
     retry_after,
 )
 
 
 @pytest.mark.parametrize(
-    ("peer", "forwarded", "client"),
+    ("peer", "forwarded", "client", "hops"),
     [
-        ("10.0.0.5", None, "10.0.0.5"),
-        ("10.0.0.5", "1.2.3.4", "10.0.0.5"),  # peer is not a proxy: header ignored
-        ("127.0.0.1", "1.2.3.4", "1.2.3.4"),
-        ("127.0.0.1", "6.6.6.6, 1.2.3.4", "1.2.3.4"),  # left-most is the client's own claim
-        ("127.0.0.1", "1.2.3.4, 10.1.2.3", "1.2.3.4"),  # 10.1.2.3 is a trusted hop
-        ("127.0.0.1", "10.1.2.3", "10.1.2.3"),  # only proxies: the farthest one
-        ("127.0.0.1", " , ", "127.0.0.1"),
-        (None, None, "unknown"),
+        ("10.0.0.5", None, "10.0.0.5", 1),
+        ("10.0.0.5", "1.2.3.4", "10.0.0.5", 1),  # peer is not a proxy: header ignored
+        ("127.0.0.1", "1.2.3.4", "1.2.3.4", 1),
+        ("127.0.0.1", "6.6.6.6, 1.2.3.4", "1.2.3.4", 1),  # left-most is the client's own claim
+        ("127.0.0.1", "1.2.3.4, 10.1.2.3", "1.2.3.4", 2),  # 10.1.2.3 is the second proxy
+        # One proxy: 10.1.2.3 is a client inside the proxies' range, and what it put to the
+        # left of its own address is its own claim.
+        ("127.0.0.1", "1.2.3.4, 10.1.2.3", "10.1.2.3", 1),
+        ("127.0.0.1", "10.1.2.3", "10.1.2.3", 1),  # only proxies: the farthest one
+        ("127.0.0.1", "10.1.2.3", "10.1.2.3", 2),  # fewer entries than proxies: the left-most
+        ("127.0.0.1", " , ", "127.0.0.1", 1),
+        (None, None, "unknown", 1),
+        # Only addresses name a client; the walk stops at the last one that was.
+        ("127.0.0.1", "not-an-ip", "127.0.0.1", 1),
+        ("127.0.0.1", "x" * 300, "127.0.0.1", 1),
+        ("127.0.0.1", "not-an-ip, 10.1.2.3", "10.1.2.3", 2),
+        ("127.0.0.1", "unknown", "127.0.0.1", 1),
+        # Ports are stripped, IPv6 is written one way.
+        ("127.0.0.1", "1.2.3.4:5678", "1.2.3.4", 1),
+        ("127.0.0.1", "[2001:DB8::1]:443", "2001:db8::1", 1),
+        ("127.0.0.1", "2001:db8:0:0::1", "2001:db8::1", 1),
+        ("127.0.0.1", "[2001:db8::1", "127.0.0.1", 1),
     ],
 )
-def test_client_address(peer, forwarded, client):
-    resolver = ClientAddress(["127.0.0.1", "10.1.0.0/16"])
+def test_client_address(peer, forwarded, client, hops):
+    resolver = ClientAddress(["127.0.0.1", "10.1.0.0/16"], hops)
     assert resolver.resolve(peer, forwarded) == client
 
 
 def test_client_address_ignores_unparsable_peers():
     assert ClientAddress(["127.0.0.1"]).resolve("not-an-ip", "1.2.3.4") == "not-an-ip"
+
+
+def test_client_address_reads_only_the_hops_it_needs():
+    # A client cannot make the walk longer by sending many entries.
+    forwarded = ", ".join(["junk"] * 10_000 + ["203.0.113.7"])
+    assert ClientAddress(["127.0.0.1"]).resolve("127.0.0.1", forwarded) == "203.0.113.7"
+
+
+@pytest.mark.parametrize(
+    ("client", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),  # same /64, same count
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("unknown", "unknown"),
+        ("unix:socket", "unix:socket"),  # a peer that is no address keeps its own key
+    ],
+)
+def test_rate_limit_keys(client, key):
+    assert client_key(client) == key
+
+
+def test_memory_windows_hold_a_bounded_table():
+    windows = MemoryWindows(amount=2, seconds=3600, max_clients=100)
+    for number in range(1000):
+        windows.hit(f"client-{number}")
+    assert len(windows._counts) <= 101
+    # Clients already counted keep their own count; the rest share one, and are limited.
+    assert windows.hit("client-0") is None
+    assert windows.hit("client-0") is not None
+    assert windows.hit("client-5000") is not None
 
 
 def test_async_checks_run_concurrently_and_are_bounded():

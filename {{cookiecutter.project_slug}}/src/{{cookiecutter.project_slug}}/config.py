@@ -1,14 +1,37 @@
+{%- import "services.jinja" as services with context -%}
 """Typed settings, read from the environment (and `.env`), validated at start-up."""
 
+import math
+import re
+from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
+{%- if cookiecutter.database != "none" or cookiecutter.use_redis %}
+from urllib.parse import urlsplit
+{%- endif %}
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-me"}
+# Words no generated key contains, but a key someone wrote by hand to fill the gap may.
+PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "placeholder")
 MIN_SECRET_LENGTH = 32
+# A key's entropy estimated from its own characters: its length times the Shannon entropy of
+# their frequencies. A random key of 32 letters and digits scores about 145 bits, 64 hex digits
+# (`openssl rand -hex 32`) about 245; a repeated character scores 0, a repeated word about 90.
+MIN_SECRET_BITS = 120
+{%- if cookiecutter.database != "none" or cookiecutter.use_redis %}
+# The passwords this template writes where a server may take them up (compose's default,
+# .env.example's): known to anyone who has read it, so production refuses a URL with one.
+DEFAULT_PASSWORDS = frozenset({{ services.refused_passwords | sort | tojson }})
+{%- endif %}
+# A production CORS origin: scheme, host and optional port, nothing a library could read as a
+# pattern (Flask-CORS treats entries with pattern characters as regular expressions).
+PLAIN_ORIGIN = re.compile(
+    r"https?://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?"
+)
 {%- if cookiecutter.database != "none" %}
 # Where development finds its database: a local one named after the package.
 LOCAL_DATABASE = "{{ cookiecutter.project_slug }}"
@@ -26,11 +49,12 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # A refused value is never echoed: it may be a password (DATABASE_URL) or the secret key.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     environment: Environment = Environment.DEVELOPMENT
     debug: bool = False
-    secret_key: str = ""
+    secret_key: SecretStr = SecretStr("")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     # None: json everywhere but development, where people read the console.
     log_format: str | None = Field(default=None, pattern="^(json|console)$")
@@ -40,7 +64,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     slow_request_ms: int = Field(default=1000, gt=0)
     health_check_timeout: float = Field(default=1.0, gt=0)
+    # Peers whose X-Forwarded-For is read at all, and how many proxies in a row append to it
+    # (core/client_address.py: the client is the entry that many places from the right).
     trusted_proxies: CommaList = ["127.0.0.1", "::1"]
+    forwarded_hops: int = Field(default=1, ge=1)
     metrics_enabled: bool = True
 {%- if cookiecutter.database != "none" %}
     # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
@@ -49,7 +76,8 @@ class Settings(BaseSettings):
         "postgresql": "postgresql://127.0.0.1:5432/{LOCAL_DATABASE}",
         "mysql": "mysql://127.0.0.1:3306/{LOCAL_DATABASE}",
     } %}
-    database_url: str = f"{{ default_urls[cookiecutter.database] }}"
+    # Development's default; production refuses to start without DATABASE_URL.
+    database_url: SecretStr = SecretStr(f"{{ default_urls[cookiecutter.database] }}")
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=5.0, gt=0)
@@ -59,7 +87,7 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
 {%- endif %}
 {%- if cookiecutter.use_redis %}
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_key_prefix: str = "{{ cookiecutter.__service_name }}:"
     redis_timeout: float = Field(default=1.0, gt=0)
 {%- endif %}
@@ -85,17 +113,55 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> "Settings":
         if not self.is_production:
             return self
-        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+        secret = self.secret_key.get_secret_value()
+        lowered = secret.strip().lower()
+        if lowered in PLACEHOLDER_SECRETS or any(word in lowered for word in PLACEHOLDER_WORDS):
             raise ValueError("SECRET_KEY must be set to a real secret in production")
-        if len(self.secret_key) < MIN_SECRET_LENGTH:
+        if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production"
             )
-        if "*" in self.cors_origins:
-            raise ValueError("CORS_ORIGINS must list real origins in production, not *")
+        if estimated_bits(secret) < MIN_SECRET_BITS:
+            raise ValueError(
+                "SECRET_KEY is too predictable for production (repeated characters or words):"
+                " use a random one, e.g. `openssl rand -hex 32`"
+            )
+        for origin in self.cors_origins:
+            if not PLAIN_ORIGIN.fullmatch(origin):
+                # Origins are public, so naming the refused one gives nothing away.
+                raise ValueError(
+                    f"CORS_ORIGINS entry {origin!r} is not allowed in production: each must be"
+                    " a plain, lower-case http(s)://host[:port] (no *, null, pattern or path)"
+                )
         if self.debug:
             raise ValueError("DEBUG must be off in production")
+{%- if cookiecutter.database != "none" %}
+        if "database_url" not in self.model_fields_set:
+            raise ValueError("DATABASE_URL must be set in production (no local default there)")
+{%- endif %}
+{%- if cookiecutter.database != "none" or cookiecutter.use_redis %}
+        urls = {
+{%- if cookiecutter.database != "none" %}
+            "DATABASE_URL": self.database_url.get_secret_value(),
+{%- endif %}
+{%- if cookiecutter.use_redis %}
+            "REDIS_URL": self.redis_url.get_secret_value(),
+{%- endif %}
+        }
+        for name, url in urls.items():
+            if url and urlsplit(url).password in DEFAULT_PASSWORDS:
+                raise ValueError(
+                    f"{name} carries a password this template ships as a default;"
+                    " set a real one in production"
+                )
+{%- endif %}
         return self
+
+
+def estimated_bits(secret: str) -> float:
+    """Length times the Shannon entropy of the characters' frequencies (see MIN_SECRET_BITS)."""
+    length = len(secret)
+    return -sum(n * math.log2(n / length) for n in Counter(secret).values())
 
 
 @lru_cache

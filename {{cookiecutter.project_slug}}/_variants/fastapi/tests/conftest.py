@@ -60,16 +60,19 @@ CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
 
 @pytest.fixture
 def make_client(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., TestClient]]:
-    """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang"."""
+    """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang", and
+    `peer` is the address it connects from."""
     with ExitStack() as stack:
 
-        def make(checks: dict[str, str] | None = None, **overrides: Any) -> TestClient:
+        def make(
+            checks: dict[str, str] | None = None, peer: str = "127.0.0.1", **overrides: Any
+        ) -> TestClient:
             app = create_app(base_settings(**overrides))
             add_test_routes(app)
             for name, behaviour in (checks or {}).items():
                 app.state.health_checks[name] = CHECKS[behaviour]
             # The peer address gunicorn would see behind a local proxy, as in the Flask tests.
-            return stack.enter_context(TestClient(app, client=("127.0.0.1", 50000)))
+            return stack.enter_context(TestClient(app, client=(peer, 50000)))
 
         yield make
 

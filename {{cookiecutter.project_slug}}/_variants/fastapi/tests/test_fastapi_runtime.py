@@ -6,7 +6,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 from limits.aio.storage import MemoryStorage
 
@@ -217,3 +217,23 @@ def test_rate_limiter_recovers_after_the_cooldown():
     first, second = asyncio.run(run())
     assert first is None
     assert second is not None and second >= 1
+
+
+def test_the_worker_leaves_the_client_address_to_the_service():
+    # uvicorn's proxy headers would replace the peer before core/client_address.py saw it.
+    assert Worker.CONFIG_KWARGS["proxy_headers"] is False
+
+
+def test_x_forwarded_proto_is_believed_from_trusted_proxies_only():
+    app = create_app(base_settings(trusted_proxies=["127.0.0.1"]))
+    router = APIRouter()
+
+    @router.get("/test/scheme")
+    async def scheme(request: Request) -> dict[str, str]:
+        return {"scheme": request.url.scheme}
+
+    app.include_router(router)
+    headers = {"X-Forwarded-Proto": "https"}
+    for peer, expected in (("127.0.0.1", "https"), ("203.0.113.5", "http")):
+        with TestClient(app, client=(peer, 50000)) as client:
+            assert client.get("/test/scheme", headers=headers).json() == {"scheme": expected}

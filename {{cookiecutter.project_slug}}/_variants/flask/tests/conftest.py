@@ -103,14 +103,19 @@ CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
 
 @pytest.fixture
 def make_client(capsys: pytest.CaptureFixture[str]) -> Callable[..., Client]:
-    """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang"."""
+    """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang", and
+    `peer` is the address it connects from."""
 
-    def make(checks: dict[str, str] | None = None, **overrides: Any) -> Client:
+    def make(
+        checks: dict[str, str] | None = None, peer: str = "127.0.0.1", **overrides: Any
+    ) -> Client:
         app = create_app(base_settings(**overrides))
         add_test_routes(app)
         for name, behaviour in (checks or {}).items():
             app.extensions["health_checks"][name] = CHECKS[behaviour]
-        return Client(app.test_client())
+        flask_client = app.test_client()
+        flask_client.environ_base["REMOTE_ADDR"] = peer
+        return Client(flask_client)
 
     return make
 

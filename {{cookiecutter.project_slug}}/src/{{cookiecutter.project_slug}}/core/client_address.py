@@ -1,34 +1,66 @@
-"""The client's address: the TCP peer, or what a trusted proxy says in X-Forwarded-For."""
+"""The client's address: the TCP peer, or what our own proxies say in X-Forwarded-For.
+
+Both frameworks call `ClientAddress.resolve` for every request, so it walks only the hops it
+needs and parses nothing else.
+"""
 
 import ipaddress
 from collections.abc import Iterable
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def parse_hop(hop: str) -> Address | None:
+    """One X-Forwarded-For entry as an address, without a port (`1.2.3.4:80`, `[::1]:80`).
+
+    Anything else (`unknown`, a host name, junk) is None: it names no client.
+    """
+    hop = hop.strip()
+    if hop.startswith("["):
+        hop, bracket, _port = hop[1:].partition("]")
+        if not bracket:
+            return None
+    elif hop.count(":") == 1:
+        hop = hop.partition(":")[0]
+    try:
+        return ipaddress.ip_address(hop)
+    except ValueError:
+        return None
+
+
 class ClientAddress:
-    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+    """Our proxies append the address they saw to X-Forwarded-For: with `hops` proxies in a
+    row, the client is the entry `hops` places from the right. Entries further left are what
+    the client itself sent, so they are never read: skipping every entry that merely looks
+    like a proxy (a private address) would believe a forged entry from any client inside one.
+    """
+
+    def __init__(self, trusted_proxies: Iterable[str], hops: int = 1) -> None:
         self._networks: list[Network] = [
             ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies
         ]
+        self._hops = hops
 
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self._networks)
+    def is_proxy(self, address: str | None) -> bool:
+        """Whether a peer is one of our proxies, whose X-Forwarded-* headers are believed."""
+        ip = parse_hop(address) if address else None
+        return ip is not None and any(ip in network for network in self._networks)
 
     def resolve(self, peer: str | None, forwarded_for: str | None) -> str:
-        """The right-most forwarded address that is not a trusted proxy, when the peer is one.
+        """The address `hops` entries from the right, when the peer is a trusted proxy.
 
-        Left-most entries are whatever the client chose to send, so they are never believed.
+        A header with fewer entries gives its left-most address; an entry that is not an
+        address stops the walk at the last one that was (or at the peer).
         """
         peer = peer or "unknown"
-        if not forwarded_for or not self._networks or not self._trusted(peer):
+        if not forwarded_for or not self._networks or not self.is_proxy(peer):
             return peer
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        for hop in reversed(hops):
-            if not self._trusted(hop):
-                return hop
-        return hops[0] if hops else peer
+        client = peer
+        hops = forwarded_for.rsplit(",", self._hops)
+        for hop in reversed(hops[-self._hops :]):
+            ip = parse_hop(hop)
+            if ip is None:
+                break
+            client = str(ip)
+        return client

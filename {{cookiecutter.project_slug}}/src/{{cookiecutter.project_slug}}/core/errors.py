@@ -54,6 +54,14 @@ class HeadersTooLargeError(AppError):
     default_message = "Too many request headers, or one too long"
 
 
+class CorsRefusedError(AppError):
+    """A CORS preflight from an origin not in CORS_ORIGINS (core/cors.py, per framework)."""
+
+    status_code = 400
+    code = "BAD_REQUEST"
+    default_message = "Disallowed CORS origin"
+
+
 class RateLimitedError(AppError):
     status_code = 429
     code = "RATE_LIMITED"

@@ -4,14 +4,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import (
     Settings,
     get_settings,
 )
-from {{ cookiecutter.project_slug }}.core import handlers, system
+from {{ cookiecutter.project_slug }}.core import (
+    cors,
+    handlers,
+    system,
+)
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.logs import (
     configure_logging,
@@ -65,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
 {%- if cookiecutter.use_redis %}
     # No REDIS_URL (the tests without a server): memory rate limits, the cache always misses.
-    redis = create_redis(settings) if settings.redis_url else None
+    redis = create_redis(settings) if settings.redis_url.get_secret_value() else None
     app.state.cache = create_cache(redis, settings)
     if redis is not None:
         app.state.health_checks["redis"] = redis.ping
@@ -84,13 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
 
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After"],
-        )
+        app.add_middleware(cors.CORS, origins=settings.cors_origins)
     # Added last, so it is the outermost layer: its headers and log cover every answer.
     app.add_middleware(ServiceMiddleware, settings=settings, limiter=limiter)
     return app

@@ -4,13 +4,13 @@ import atexit
 
 from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_cors import CORS
 
 from {{ cookiecutter.project_slug }}.config import (
     Settings,
     get_settings,
 )
 from {{ cookiecutter.project_slug }}.core import (
+    cors,
     handlers,
     middleware,
     system,
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
     app.session_interface = LazyCookieSessions()
     # Dependencies register a readiness check and a closer here (see docs/contract.md).
     app.extensions["health_checks"] = {}
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
 {%- if cookiecutter.use_redis %}
     # No REDIS_URL (the tests without a server): memory rate limits, the cache always misses.
-    redis = create_redis(settings) if settings.redis_url else None
+    redis = create_redis(settings) if settings.redis_url.get_secret_value() else None
     app.extensions["cache"] = create_cache(redis, settings)
     if redis is not None:
         app.extensions["health_checks"]["redis"] = redis.ping
@@ -93,6 +93,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     handlers.install(app, settings.is_production)
     system.install(app, settings)
     if settings.cors_origins:
-        CORS(app, origins=settings.cors_origins, expose_headers=["X-Request-ID", "Retry-After"])
+        cors.install(app, settings.cors_origins)
     atexit.register(close_resources, app)
     return app

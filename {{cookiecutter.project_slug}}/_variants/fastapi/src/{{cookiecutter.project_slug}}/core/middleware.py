@@ -26,7 +26,10 @@ from {{ cookiecutter.project_slug }}.core.errors import (
 )
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.logs import get_logger
-from {{ cookiecutter.project_slug }}.core.ratelimit import is_exempt
+from {{ cookiecutter.project_slug }}.core.ratelimit import (
+    client_key,
+    is_exempt,
+)
 from {{ cookiecutter.project_slug }}.core.security import (
     DOCS_CSP,
     security_headers,
@@ -48,7 +51,7 @@ class ServiceMiddleware:
         self.app = app
         self.limiter = limiter
         self.max_body = settings.max_request_bytes
-        self.clients = ClientAddress(settings.trusted_proxies)
+        self.clients = ClientAddress(settings.trusted_proxies, settings.forwarded_hops)
         self.headers = _encode(security_headers(settings.is_production))
         self.docs_headers = _encode(security_headers(settings.is_production, DOCS_CSP))
         self.production = settings.is_production
@@ -62,7 +65,7 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        incoming_id = content_length = forwarded_for = None
+        incoming_id = content_length = forwarded_for = forwarded_proto = None
         chunked = False
         headers_too_large = len(scope["headers"]) > MAX_HEADERS
         for name, value in scope["headers"]:
@@ -74,6 +77,8 @@ class ServiceMiddleware:
                 content_length = value
             elif name == b"x-forwarded-for":
                 forwarded_for = value.decode("latin-1")
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = value
             elif name == b"transfer-encoding":
                 chunked = True
         rid = request_id.accept_or_new(incoming_id)
@@ -81,7 +86,12 @@ class ServiceMiddleware:
         path: str = scope["path"]
         exempt = is_exempt(path)
         peer = scope.get("client")
-        client = self.clients.resolve(peer[0] if peer else None, forwarded_for)
+        peer_host = peer[0] if peer else None
+        client = self.clients.resolve(peer_host, forwarded_for)
+        # uvicorn's own proxy-header handling is off (core/worker.py), so that the client is
+        # found one way in both frameworks; the scheme a trusted proxy reports is taken here.
+        if forwarded_proto in (b"https", b"http") and self.clients.is_proxy(peer_host):
+            scope["scheme"] = forwarded_proto.decode()
         extra = [
             *(self.docs_headers if path.startswith("/docs") else self.headers),
             (b"x-request-id", rid.encode()),
@@ -108,10 +118,11 @@ class ServiceMiddleware:
                 if declared <= DRAIN_FACTOR * self.max_body:
                     await self._discard_body(receive)
             elif limiter is not None and not exempt:
+                key = client_key(client)
                 wait = (
-                    limiter.retry_after_in_memory(client)
+                    limiter.retry_after_in_memory(key)
                     if limiter.in_memory
-                    else await limiter.retry_after(client)
+                    else await limiter.retry_after(key)
                 )
                 if wait is not None:
                     rejection = RateLimitedError(wait)

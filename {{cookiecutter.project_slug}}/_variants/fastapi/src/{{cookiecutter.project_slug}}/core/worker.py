@@ -50,6 +50,10 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         "server_header": False,
         # The service writes one access line per request itself.
         "access_log": False,
+        # uvicorn would replace the peer with its own reading of X-Forwarded-For (which skips
+        # every trusted-looking entry); core/middleware.py reads the headers instead, as
+        # Flask's does, with core/client_address.py.
+        "proxy_headers": False,
     }
 
     async def _serve(self) -> None:

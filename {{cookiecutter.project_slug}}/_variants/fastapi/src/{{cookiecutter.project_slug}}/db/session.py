@@ -25,7 +25,7 @@ from {{ cookiecutter.project_slug }}.db.url import async_url
 
 class Database:
     def __init__(self, settings: Settings) -> None:
-        url = async_url(settings.database_url)
+        url = async_url(settings.database_url.get_secret_value())
         self.engine = create_async_engine(url, **engine_options(url, settings))
         prepare_engine(self.engine.sync_engine, settings)
         # Objects stay readable after the commit, without another round trip.

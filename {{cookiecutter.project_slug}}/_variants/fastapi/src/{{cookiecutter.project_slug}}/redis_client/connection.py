@@ -13,7 +13,7 @@ from {{ cookiecutter.project_slug }}.redis_client.options import (
 
 
 def create_redis(settings: Settings) -> Redis:
-    pool = ConnectionPool.from_url(settings.redis_url, **pool_options(settings))
+    pool = ConnectionPool.from_url(settings.redis_url.get_secret_value(), **pool_options(settings))
     return Redis(connection_pool=pool)
 
 
@@ -24,7 +24,7 @@ def create_cache(client: Redis | None, settings: Settings) -> Cache:
 def rate_limit_storage(client: Redis, settings: Settings) -> RedisStorage:
     """Rate-limit counters in the same pool, under the project's key prefix."""
     return RedisStorage(
-        f"async+{settings.redis_url}",
+        f"async+{settings.redis_url.get_secret_value()}",
         implementation="redispy",
         # limits types its options as scalars, but hands them to redis-py, which takes a pool.
         connection_pool=client.connection_pool,  # type: ignore[arg-type]

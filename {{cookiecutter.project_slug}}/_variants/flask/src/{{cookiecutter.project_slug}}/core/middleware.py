@@ -25,7 +25,10 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     RateLimitedError,
 )
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
-from {{ cookiecutter.project_slug }}.core.ratelimit import is_exempt
+from {{ cookiecutter.project_slug }}.core.ratelimit import (
+    client_key,
+    is_exempt,
+)
 from {{ cookiecutter.project_slug }}.core.security import (
     security_headers,
 )
@@ -57,7 +60,7 @@ class ServiceMiddleware:
     def __init__(self, app: WSGIApp, settings: Settings) -> None:
         self.app = app
         self.headers = security_headers(settings.is_production)
-        self.clients = ClientAddress(settings.trusted_proxies)
+        self.clients = ClientAddress(settings.trusted_proxies, settings.forwarded_hops)
         self.access = AccessLog(
             settings.log_level, settings.json_logs, settings.slow_request_ms / 1000
         )
@@ -120,6 +123,6 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
                 _discard(environ["wsgi.input"], declared)
             raise RequestEntityTooLarge()
         if limiter is not None and not is_exempt(environ.get("PATH_INFO", "")):
-            wait = limiter.retry_after(environ[CLIENT])
+            wait = limiter.retry_after(client_key(environ[CLIENT]))
             if wait is not None:
                 raise RateLimitedError(wait)

@@ -29,7 +29,7 @@ R = TypeVar("R")
 
 class Database:
     def __init__(self, settings: Settings) -> None:
-        url = sync_url(settings.database_url)
+        url = sync_url(settings.database_url.get_secret_value())
         self.engine = create_engine(url, **engine_options(url, settings))
         prepare_engine(self.engine, settings)
         # Objects stay readable after the commit, without another round trip.
