@@ -291,7 +291,8 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
                "journalctl", "systemctl reload"],
         "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint"],
         "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job"],
-        "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head"],
+        "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head",
+                 "METRICS_TOKEN"],
     }  # fmt: skip
     for needle in must[deployment]:
         assert needle in doc, needle
@@ -300,3 +301,13 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
     for target, word in others.items():
         if target != deployment:
             assert word not in doc, (target, word)
+
+
+@pytest.mark.parametrize("deployment", ["vm", "docker-compose", "kubernetes", "paas"])
+def test_metrics_token_is_required_only_where_no_proxy_guards_metrics(bake, deployment):
+    # On a PaaS nothing the project controls stands in front of the service; elsewhere nginx
+    # or the ingress denies /metrics and /health (tests/live/test_vm.py, the kustomize test).
+    project = bake(deployment=deployment, database="none")
+    config = (project / "src" / "my_service" / "config.py").read_text(encoding="utf-8")
+    required = deployment == "paas"
+    assert f"\nMETRICS_TOKEN_REQUIRED = {required}\n" in config

@@ -7,9 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.config import METRICS_TOKEN_REQUIRED, Settings
 
 SECRET = "t" * 40
+METRICS_TOKEN = "m" * 40
+# What production needs beyond a secret on this deployment target.
+PRODUCTION_EXTRAS: dict[str, Any] = (
+    {"metrics_token": METRICS_TOKEN} if METRICS_TOKEN_REQUIRED else {}
+)
 
 
 class Thing(BaseModel):
@@ -32,4 +37,6 @@ def base_settings(**overrides: Any) -> Settings:
         else:
             # Without a Redis server to test against, run as if none was configured.
             values["redis_url"] = ""
+    if overrides.get("environment") == "production":
+        values |= PRODUCTION_EXTRAS
     return Settings(**(values | overrides))

@@ -3,6 +3,8 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
+from .settings import PRODUCTION_EXTRAS
+
 
 def test_development_accepts_defaults():
     settings = Settings(environment="development", secret_key="")
@@ -26,7 +28,8 @@ def test_production_refuses_unsafe_settings(overrides, setting):
 
 
 def test_production_accepts_safe_settings():
-    assert Settings(environment="production", secret_key="s" * 40).is_production
+    settings = Settings(environment="production", secret_key="s" * 40, **PRODUCTION_EXTRAS)
+    assert settings.is_production
 
 
 def test_lists_are_read_comma_separated_from_the_environment(monkeypatch):
@@ -48,7 +51,10 @@ def test_lists_are_read_comma_separated_from_the_environment(monkeypatch):
     ],
 )
 def test_log_format_defaults_to_json_outside_development(environment, log_format, json_logs):
-    settings = Settings(environment=environment, secret_key="s" * 40, log_format=log_format)
+    extras = PRODUCTION_EXTRAS if environment == "production" else {}
+    settings = Settings(
+        environment=environment, secret_key="s" * 40, log_format=log_format, **extras
+    )
     assert settings.json_logs is json_logs
 
 

@@ -4,11 +4,14 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-me"}
 MIN_SECRET_LENGTH = 32
+# A PaaS router sends every path to the service, so there only METRICS_TOKEN keeps /metrics and
+# the detailed /health from the public; nginx or the ingress denies them on the other targets.
+METRICS_TOKEN_REQUIRED = {{ cookiecutter.deployment == "paas" }}
 {%- if cookiecutter.database != "none" %}
 # Where development finds its database: a local one named after the package.
 LOCAL_DATABASE = "{{ cookiecutter.project_slug }}"
@@ -42,6 +45,8 @@ class Settings(BaseSettings):
     health_check_timeout: float = Field(default=1.0, gt=0)
     trusted_proxies: CommaList = ["127.0.0.1", "::1"]
     metrics_enabled: bool = True
+    # Empty: /metrics and /health answer anyone who reaches them. Set: only with the bearer token.
+    metrics_token: SecretStr = SecretStr("")
 {%- if cookiecutter.database != "none" %}
     # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
 {%- set default_urls = {
@@ -95,6 +100,18 @@ class Settings(BaseSettings):
             raise ValueError("CORS_ORIGINS must list real origins in production, not *")
         if self.debug:
             raise ValueError("DEBUG must be off in production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> "Settings":
+        token = self.metrics_token.get_secret_value()
+        if METRICS_TOKEN_REQUIRED and self.is_production and not token:
+            raise ValueError(
+                "METRICS_TOKEN must be set in production on this target: nothing else keeps "
+                "/metrics and /health private (`openssl rand -hex 32` makes one)"
+            )
+        if token and len(token) < MIN_SECRET_LENGTH:
+            raise ValueError(f"METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters")
         return self
 
 
