@@ -72,10 +72,58 @@ def test_vm_nginx_site_has_what_production_needs(bake):
     assert any(d.startswith("add_header Strict-Transport-Security") for d in directives)
     assert any(d.startswith("log_format my_service_json escape=json") for d in directives)
     assert any(d.startswith("gzip_types application/json") for d in directives)
-    # Rate limited everywhere but the health probes.
-    health = site.split("location /health {")[1].split("}")[0]
+    # Rate limited everywhere but the liveness probe.
+    health = site.split("location = /health/live {")[1].split("}")[0]
     root = site.split("location / {\n        limit_req")[1].split("}")[0]
     assert "limit_req" not in health and "zone=my_service_requests" in root
+    assert_exposure_rules(site, "zone=my_service_requests", tls=True)
+
+
+def locations(site: str) -> dict[str, str]:
+    """Each `location` of a site (by its argument) and its body; location bodies nest nothing."""
+    found = re.findall(r"^\s*location ([^{]+?) \{\n(.*?)^\s*\}", site, flags=re.M | re.S)
+    return dict(found)
+
+
+def location_for(site_locations: dict[str, str], path: str) -> str:
+    """The location nginx picks for a (normalised) path: exact, then regex, then longest prefix."""
+    for argument in site_locations:
+        if argument == f"= {path}":
+            return argument
+    for argument in site_locations:
+        if argument.startswith("~ ") and re.search(argument[2:], path):
+            return argument
+    prefixes = [a for a in site_locations if not a.startswith(("=", "~")) and path.startswith(a)]
+    return max(prefixes, key=len)
+
+
+def assert_exposure_rules(site: str, zone: str, *, tls: bool) -> None:
+    """What the security review asked of an nginx site in front of the service (issue 21)."""
+    found = locations(site)
+    directives = [line.strip() for line in site.splitlines()]
+    # Only the liveness probe skips the rate limit, and only at its exact path.
+    assert "limit_req" not in found[location_for(found, "/health/live")]
+    for path in ("/status", "/api/v1/items", "/health/", "/health/livex", "/health/x", "/healthz"):
+        assert zone in found[location_for(found, path)], path
+    # Readiness, the detailed health and metrics: from this host only.
+    for path in ("/health/ready", "/health", "/metrics"):
+        body = found[location_for(found, path)]
+        rules = [line.strip() for line in body.splitlines()]
+        # nginx applies the first rule that matches: the allow must come before the deny.
+        assert rules.index("allow 127.0.0.1;") < rules.index("deny all;"), path
+    # A Host that is not the site's is dropped, on every port the site listens on.
+    servers = site.split("\nserver {")[1:]
+    defaults = [s for s in servers if "default_server" in s]
+    assert len(defaults) == (2 if tls else 1)
+    assert all("return 444;" in s and "server_name" not in s for s in defaults)
+    if tls:
+        https = next(s for s in defaults if " ssl " in s)
+        assert "ssl_reject_handshake on;" in https
+    named = [s for s in servers if s not in defaults]
+    assert all("server_name api.example.com" in s for s in named)
+    # The service never sees the client's Host.
+    assert "proxy_set_header Host api.example.com;" in directives
+    assert not any(d.startswith("proxy_set_header") and "$host" in d for d in directives)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -193,6 +241,7 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     assert "server app:8000;" in site
     result = nginx_test(site.replace("server app:8000;", "server 127.0.0.1:8000;"), tmp_path)
     assert result.returncode == 0, output(result)
+    assert_exposure_rules(site, "zone=requests", tls=False)
 
 
 @pytest.mark.parametrize(
