@@ -7,7 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.project_slug }}.config import METRICS_TOKEN_REQUIRED, Settings
+from {{ cookiecutter.project_slug }}.config import (
+    METRICS_TOKEN_REQUIRED,
+    Settings,
+)
 
 SECRET = "t" * 40
 METRICS_TOKEN = "m" * 40

@@ -5,7 +5,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.project_slug }}.config import METRICS_TOKEN_REQUIRED, Settings
+from {{ cookiecutter.project_slug }}.config import (
+    METRICS_TOKEN_REQUIRED,
+    Settings,
+)
 
 from .settings import METRICS_TOKEN, SECRET
 
