@@ -275,7 +275,7 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
         kinds = {kind for kind, _ in objects}
         assert kinds == {
             "Namespace", "ConfigMap", "Secret", "Service", "Deployment", "Ingress",
-            "HorizontalPodAutoscaler", "PodDisruptionBudget",
+            "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy",
             *(["Job"] if database != "none" else []),
         }  # fmt: skip
         namespace = f"{SERVICE}-{overlay}"
@@ -302,14 +302,99 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
         ingress = objects[("Ingress", SERVICE)]["spec"]
         host = "api.example.com" if overlay == "production" else "staging.api.example.com"
         assert ingress["rules"][0]["host"] == host and ingress["tls"][0]["hosts"] == [host]
+        assert_ingress_routes_only_public_paths(ingress, framework, overlay)
+        assert_secrets_are_files(pod, container, objects)
+        assert_network_policies(objects, database, use_redis, container)
         if database != "none":
             job = objects[("Job", f"{SERVICE}-migrate")]["spec"]["template"]["spec"]
             assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
+            assert_secrets_are_files(job, job["containers"][0], objects)
         config = next(o for (kind, _), o in objects.items() if kind == "ConfigMap")
         assert config["data"]["ENVIRONMENT"] == overlay
         # The service parses each entry as an address or network ("*" would not start).
         for entry in config["data"]["TRUSTED_PROXIES"].split(","):
             ipaddress.ip_network(entry, strict=False)
+
+
+def ingress_routes(ingress: dict, path: str) -> bool:
+    """Whether the Ingress sends `path` to the service, by the Kubernetes path-matching rules:
+    Exact is the whole path; Prefix matches by `/`-separated elements (`/api` is `/api` and
+    `/api/...`, not `/apix`)."""
+    for rule in ingress["rules"]:
+        for entry in rule["http"]["paths"]:
+            wanted, kind = entry["path"], entry["pathType"]
+            if kind == "Exact" and path == wanted:
+                return True
+            prefix = wanted.rstrip("/")
+            if kind == "Prefix" and (path == prefix or path.startswith(prefix + "/")):
+                return True
+    return False
+
+
+def assert_ingress_routes_only_public_paths(ingress: dict, framework: str, overlay: str) -> None:
+    # Operational paths stay inside the cluster, however spelt that the ingress passes on.
+    for path in ("/metrics", "/health", "/health/ready", "/health/", "/metrics/", "/"):
+        assert not ingress_routes(ingress, path), path
+    for path in ("/api/v1/items", "/api/v1/items/1", "/status", "/health/live"):
+        assert ingress_routes(ingress, path), path
+    docs = framework == "fastapi" and overlay != "production"
+    assert ingress_routes(ingress, "/docs") is docs
+    assert ingress_routes(ingress, "/openapi.json") is docs
+
+
+def assert_secrets_are_files(pod: dict, container: dict, objects: dict) -> None:
+    """The Secret reaches the container as files in SECRETS_DIR, never as variables."""
+    secret = next(name for kind, name in objects if kind == "Secret")
+    assert not any("secretRef" in source for source in container.get("envFrom", []))
+    assert not any("valueFrom" in variable for variable in container.get("env", []))
+    volume = next(v for v in pod["volumes"] if "secret" in v)
+    assert volume["secret"]["secretName"] == secret  # kustomize's hashed name: it rolls the pods
+    assert volume["secret"]["defaultMode"] == 0o440
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    assert mount["readOnly"] is True
+    variables = {v["name"]: v.get("value") for v in container["env"]}
+    assert variables["SECRETS_DIR"] == mount["mountPath"]
+
+
+def assert_network_policies(objects: dict, database: str, use_redis: bool, web: dict) -> None:
+    policies = {name: o["spec"] for (kind, name), o in objects.items() if kind == "NetworkPolicy"}
+    expected = {f"{SERVICE}-web"} | ({f"{SERVICE}-migration"} if database != "none" else set())
+    assert set(policies) == expected
+    backing = {"postgresql": {5432}, "mysql": {3306}}.get(database, set())
+    for name, spec in policies.items():
+        component = "web" if name.endswith("-web") else "migration"
+        # The pods of this service only: kustomize adds its name labels to the selector.
+        assert spec["podSelector"]["matchLabels"] == {
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/name": SERVICE,
+            "app.kubernetes.io/part-of": SERVICE,
+        }
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+        # DNS and the chosen backing services only, each on its own port.
+        dns, *others = spec["egress"]
+        assert dns["to"] == [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
+        ]
+        assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+        ports = {p["port"] for rule in others for p in rule["ports"]}
+        wanted = backing | ({6379} if use_redis and component == "web" else set())
+        assert ports == wanted, (name, ports)
+        for rule in others:
+            for peer in rule["to"]:
+                ipaddress.ip_network(peer["ipBlock"]["cidr"])
+        if component == "migration":
+            assert "ingress" not in spec  # nothing may reach the Job's pod
+            continue
+        # Only the ingress controller and Prometheus, and only on the service's port.
+        sources = [
+            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for rule in spec["ingress"]
+            for peer in rule["from"]
+        ]
+        assert sources == ["ingress-nginx", "monitoring"]
+        port = web["ports"][0]["name"]
+        assert all(rule["ports"] == [{"port": port}] for rule in spec["ingress"])
 
 
 # ---------------------------------------------------------------- paas
@@ -339,7 +424,8 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
         "vm": ["useradd", "venv", "alembic upgrade head", "certbot", "systemctl enable --now",
                "journalctl", "systemctl reload"],
         "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint"],
-        "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job"],
+        "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job",
+                       "NetworkPolicy", "SECRETS_DIR", "To rotate a secret", "ingress-nginx"],
         "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head",
                  "METRICS_TOKEN"],
     }  # fmt: skip

@@ -1,5 +1,6 @@
 """Typed settings, read from the environment (and `.env`), validated at start-up."""
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
@@ -117,4 +118,9 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    # SECRETS_DIR: a folder of files named after settings (SECRET_KEY, ...), each holding its
+    # value, such as a mounted Kubernetes Secret. The environment and .env still win over it.
+    secrets_dir = os.environ.get("SECRETS_DIR") or None
+    if secrets_dir is not None and not os.path.isdir(secrets_dir):
+        raise ValueError(f"SECRETS_DIR={secrets_dir} is not a directory")
+    return Settings(_secrets_dir=secrets_dir)
