@@ -73,10 +73,58 @@ def test_vm_nginx_site_has_what_production_needs(bake):
     assert any(d.startswith("add_header Strict-Transport-Security") for d in directives)
     assert any(d.startswith("log_format my_service_json escape=json") for d in directives)
     assert any(d.startswith("gzip_types application/json") for d in directives)
-    # Rate limited everywhere but the health probes.
-    health = site.split("location /health {")[1].split("}")[0]
+    # Rate limited everywhere but the liveness probe.
+    health = site.split("location = /health/live {")[1].split("}")[0]
     root = site.split("location / {\n        limit_req")[1].split("}")[0]
     assert "limit_req" not in health and "zone=my_service_requests" in root
+    assert_exposure_rules(site, "zone=my_service_requests", tls=True)
+
+
+def locations(site: str) -> dict[str, str]:
+    """Each `location` of a site (by its argument) and its body; location bodies nest nothing."""
+    found = re.findall(r"^\s*location ([^{]+?) \{\n(.*?)^\s*\}", site, flags=re.M | re.S)
+    return dict(found)
+
+
+def location_for(site_locations: dict[str, str], path: str) -> str:
+    """The location nginx picks for a (normalised) path: exact, then regex, then longest prefix."""
+    for argument in site_locations:
+        if argument == f"= {path}":
+            return argument
+    for argument in site_locations:
+        if argument.startswith("~ ") and re.search(argument[2:], path):
+            return argument
+    prefixes = [a for a in site_locations if not a.startswith(("=", "~")) and path.startswith(a)]
+    return max(prefixes, key=len)
+
+
+def assert_exposure_rules(site: str, zone: str, *, tls: bool) -> None:
+    """What the security review asked of an nginx site in front of the service (issue 21)."""
+    found = locations(site)
+    directives = [line.strip() for line in site.splitlines()]
+    # Only the liveness probe skips the rate limit, and only at its exact path.
+    assert "limit_req" not in found[location_for(found, "/health/live")]
+    for path in ("/status", "/api/v1/items", "/health/", "/health/livex", "/health/x", "/healthz"):
+        assert zone in found[location_for(found, path)], path
+    # Readiness, the detailed health and metrics: from this host only.
+    for path in ("/health/ready", "/health", "/metrics"):
+        body = found[location_for(found, path)]
+        rules = [line.strip() for line in body.splitlines()]
+        # nginx applies the first rule that matches: the allow must come before the deny.
+        assert rules.index("allow 127.0.0.1;") < rules.index("deny all;"), path
+    # A Host that is not the site's is dropped, on every port the site listens on.
+    servers = site.split("\nserver {")[1:]
+    defaults = [s for s in servers if "default_server" in s]
+    assert len(defaults) == (2 if tls else 1)
+    assert all("return 444;" in s and "server_name" not in s for s in defaults)
+    if tls:
+        https = next(s for s in defaults if " ssl " in s)
+        assert "ssl_reject_handshake on;" in https
+    named = [s for s in servers if s not in defaults]
+    assert all("server_name api.example.com" in s for s in named)
+    # The service never sees the client's Host.
+    assert "proxy_set_header Host api.example.com;" in directives
+    assert not any(d.startswith("proxy_set_header") and "$host" in d for d in directives)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -194,6 +242,7 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     assert "server app:8000;" in site
     result = nginx_test(site.replace("server app:8000;", "server 127.0.0.1:8000;"), tmp_path)
     assert result.returncode == 0, output(result)
+    assert_exposure_rules(site, "zone=requests", tls=False)
 
 
 @pytest.mark.parametrize(
@@ -227,7 +276,7 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
         kinds = {kind for kind, _ in objects}
         assert kinds == {
             "Namespace", "ConfigMap", "Secret", "Service", "Deployment", "Ingress",
-            "HorizontalPodAutoscaler", "PodDisruptionBudget",
+            "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy",
             *(["Job"] if database != "none" else []),
         }  # fmt: skip
         namespace = f"{SERVICE}-{overlay}"
@@ -254,14 +303,99 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
         ingress = objects[("Ingress", SERVICE)]["spec"]
         host = "api.example.com" if overlay == "production" else "staging.api.example.com"
         assert ingress["rules"][0]["host"] == host and ingress["tls"][0]["hosts"] == [host]
+        assert_ingress_routes_only_public_paths(ingress, framework, overlay)
+        assert_secrets_are_files(pod, container, objects)
+        assert_network_policies(objects, database, use_redis, container)
         if database != "none":
             job = objects[("Job", f"{SERVICE}-migrate")]["spec"]["template"]["spec"]
             assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
+            assert_secrets_are_files(job, job["containers"][0], objects)
         config = next(o for (kind, _), o in objects.items() if kind == "ConfigMap")
         assert config["data"]["ENVIRONMENT"] == overlay
         # The service parses each entry as an address or network ("*" would not start).
         for entry in config["data"]["TRUSTED_PROXIES"].split(","):
             ipaddress.ip_network(entry, strict=False)
+
+
+def ingress_routes(ingress: dict, path: str) -> bool:
+    """Whether the Ingress sends `path` to the service, by the Kubernetes path-matching rules:
+    Exact is the whole path; Prefix matches by `/`-separated elements (`/api` is `/api` and
+    `/api/...`, not `/apix`)."""
+    for rule in ingress["rules"]:
+        for entry in rule["http"]["paths"]:
+            wanted, kind = entry["path"], entry["pathType"]
+            if kind == "Exact" and path == wanted:
+                return True
+            prefix = wanted.rstrip("/")
+            if kind == "Prefix" and (path == prefix or path.startswith(prefix + "/")):
+                return True
+    return False
+
+
+def assert_ingress_routes_only_public_paths(ingress: dict, framework: str, overlay: str) -> None:
+    # Operational paths stay inside the cluster, however spelt that the ingress passes on.
+    for path in ("/metrics", "/health", "/health/ready", "/health/", "/metrics/", "/"):
+        assert not ingress_routes(ingress, path), path
+    for path in ("/api/v1/items", "/api/v1/items/1", "/status", "/health/live"):
+        assert ingress_routes(ingress, path), path
+    docs = framework == "fastapi" and overlay != "production"
+    assert ingress_routes(ingress, "/docs") is docs
+    assert ingress_routes(ingress, "/openapi.json") is docs
+
+
+def assert_secrets_are_files(pod: dict, container: dict, objects: dict) -> None:
+    """The Secret reaches the container as files in SECRETS_DIR, never as variables."""
+    secret = next(name for kind, name in objects if kind == "Secret")
+    assert not any("secretRef" in source for source in container.get("envFrom", []))
+    assert not any("valueFrom" in variable for variable in container.get("env", []))
+    volume = next(v for v in pod["volumes"] if "secret" in v)
+    assert volume["secret"]["secretName"] == secret  # kustomize's hashed name: it rolls the pods
+    assert volume["secret"]["defaultMode"] == 0o440
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    assert mount["readOnly"] is True
+    variables = {v["name"]: v.get("value") for v in container["env"]}
+    assert variables["SECRETS_DIR"] == mount["mountPath"]
+
+
+def assert_network_policies(objects: dict, database: str, use_redis: bool, web: dict) -> None:
+    policies = {name: o["spec"] for (kind, name), o in objects.items() if kind == "NetworkPolicy"}
+    expected = {f"{SERVICE}-web"} | ({f"{SERVICE}-migration"} if database != "none" else set())
+    assert set(policies) == expected
+    backing = {"postgresql": {5432}, "mysql": {3306}}.get(database, set())
+    for name, spec in policies.items():
+        component = "web" if name.endswith("-web") else "migration"
+        # The pods of this service only: kustomize adds its name labels to the selector.
+        assert spec["podSelector"]["matchLabels"] == {
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/name": SERVICE,
+            "app.kubernetes.io/part-of": SERVICE,
+        }
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+        # DNS and the chosen backing services only, each on its own port.
+        dns, *others = spec["egress"]
+        assert dns["to"] == [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
+        ]
+        assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+        ports = {p["port"] for rule in others for p in rule["ports"]}
+        wanted = backing | ({6379} if use_redis and component == "web" else set())
+        assert ports == wanted, (name, ports)
+        for rule in others:
+            for peer in rule["to"]:
+                ipaddress.ip_network(peer["ipBlock"]["cidr"])
+        if component == "migration":
+            assert "ingress" not in spec  # nothing may reach the Job's pod
+            continue
+        # Only the ingress controller and Prometheus, and only on the service's port.
+        sources = [
+            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for rule in spec["ingress"]
+            for peer in rule["from"]
+        ]
+        assert sources == ["ingress-nginx", "monitoring"]
+        port = web["ports"][0]["name"]
+        assert all(rule["ports"] == [{"port": port}] for rule in spec["ingress"])
 
 
 # ---------------------------------------------------------------- paas
@@ -291,8 +425,10 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
         "vm": ["useradd", "venv", "alembic upgrade head", "certbot", "systemctl enable --now",
                "journalctl", "systemctl reload"],
         "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint"],
-        "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job"],
-        "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head"],
+        "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job",
+                       "NetworkPolicy", "SECRETS_DIR", "To rotate a secret", "ingress-nginx"],
+        "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head",
+                 "METRICS_TOKEN"],
     }  # fmt: skip
     for needle in must[deployment]:
         assert needle in doc, needle
@@ -341,3 +477,13 @@ def test_shipped_proxy_settings_let_no_client_in_the_trusted_range_pick_its_addr
         forged = ["203.0.113.1", "2001:db8::1", "not-an-ip", "x" * 300, str(network[-1])]
         seen = {resolver.resolve(str(proxy), f"{value}, {inside}") for value in forged}
         assert seen == {str(inside)}, (deployment, entry, seen)
+
+
+@pytest.mark.parametrize("deployment", ["vm", "docker-compose", "kubernetes", "paas"])
+def test_metrics_token_is_required_only_where_no_proxy_guards_metrics(bake, deployment):
+    # On a PaaS nothing the project controls stands in front of the service; elsewhere nginx
+    # or the ingress denies /metrics and /health (tests/live/test_vm.py, the kustomize test).
+    project = bake(deployment=deployment, database="none")
+    config = (project / "src" / "my_service" / "config.py").read_text(encoding="utf-8")
+    required = deployment == "paas"
+    assert f"\nMETRICS_TOKEN_REQUIRED = {required}\n" in config

@@ -115,6 +115,15 @@ def test_error_shapes(service: Service):
     error_of(service.get("/docs", headers=as_client()), 404, "NOT_FOUND")
 
 
+def test_no_path_is_redirected(service: Service):
+    # A redirect's Location would be built from the Host header, which the client chooses.
+    for path in ("/status/", "/health/live/", "/health//live"):
+        headers = {"Host": "evil.example", **as_client()}
+        response = service.get(path, headers=headers, follow_redirects=False)
+        error_of(response, 404, "NOT_FOUND")
+        assert "location" not in response.headers, path
+
+
 def test_bodies_over_the_limit_get_413(service: Service):
     by_length = service.request("POST", "/status", content=b"x" * 1001, headers=as_client())
     error_of(by_length, 413, "PAYLOAD_TOO_LARGE")

@@ -4,13 +4,20 @@ Real nginx (Debian's, with its own prefix and a dummy certificate) on loopback p
 running the baked project on a real PostgreSQL server, both frameworks. Through nginx:
 readiness answers, nginx's request ID reaches the service's log, the security headers are
 there, a burst over the limit gets 429, and a `kill -HUP` of gunicorn under traffic drops
-no request.
+no request. And what the security review asked (issue 21): an unknown Host gets no answer, no
+path redirects to another host, only the liveness probe skips the rate limit, and readiness,
+the detailed health and the metrics answer this host only, whatever the spelling of the path.
+
+Clients speak to nginx as a visitor of the site would: its name in the TLS handshake (SNI) and
+in the Host header. "Outside" is a client whose address is 127.0.0.2, still on loopback.
 """
 
 import json
 import os
 import re
 import signal
+import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -25,6 +32,8 @@ from tests.helpers.deployment_tools import SERVICE, dummy_certificate, system_to
 from tests.helpers.drills import worker_pids
 from tests.helpers.running_service import free_port, install, start
 
+DOMAIN = "api.example.com"
+OUTSIDE = "127.0.0.2"
 SECURITY_HEADERS = (
     "strict-transport-security",
     "x-content-type-options",
@@ -34,13 +43,59 @@ SECURITY_HEADERS = (
 )
 
 
+class SiteTransport(httpx.HTTPTransport):
+    """Connects to loopback, but names the site in the TLS handshake as a browser would."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["sni_hostname"] = DOMAIN
+        return super().handle_request(request)
+
+
+def site_client(base: str, *, local_address: str | None = None, **kwargs) -> httpx.Client:
+    transport = SiteTransport(verify=False, local_address=local_address)
+    return httpx.Client(base_url=base, transport=transport, headers={"Host": DOMAIN}, **kwargs)
+
+
+def raw_request(
+    port: int,
+    path: str,
+    *,
+    host: str = DOMAIN,
+    sni: str | None = DOMAIN,
+    tls: bool = True,
+    source: str = OUTSIDE,
+) -> tuple[int, str] | None:
+    """The status and head nginx answers to a request sent byte for byte as written (no client
+    library normalises the path), or None when nginx closes the connection unanswered.
+    ssl.SSLError when it refuses the handshake."""
+    with socket.create_connection(("127.0.0.1", port), 10, source_address=(source, 0)) as sock:
+        conn: socket.socket = sock
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            conn = context.wrap_socket(sock, server_hostname=sni)
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        try:
+            while chunk := conn.recv(65536):
+                data += chunk
+        except (ssl.SSLEOFError, ConnectionResetError):  # closed without a TLS goodbye
+            pass
+    if not data:
+        return None
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return int(head.split(" ", 2)[1]), head
+
+
 def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"{url}: the server exited\n{log.read_text(errors='replace')}")
         try:
-            httpx.get(url, verify=False, timeout=1)
+            with site_client(url, timeout=1) as client:
+                client.get("/health/live")
             return
         except httpx.TransportError:
             time.sleep(0.2)
@@ -63,8 +118,8 @@ def loopback_site(site: str, *, tls_port: int, http_port: int, app_port: int, wo
     """The generated site with loopback ports, the dummy certificate and logs in `work`."""
     certs = dummy_certificate(work / "certs")
     replacements = {
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{tls_port} ssl http2;",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen 443 ssl http2": f"listen 127.0.0.1:{tls_port} ssl http2",
+        "listen 80": f"listen 127.0.0.1:{http_port}",
         "127.0.0.1:8000 max_fails=0": f"127.0.0.1:{app_port} max_fails=0",
         "/etc/letsencrypt/live/api.example.com/": f"{certs}/",
         "/var/log/nginx/": f"{work}/",
@@ -123,8 +178,10 @@ def stack(request, bake, uv, postgresql, tmp_path):
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_for(f"https://127.0.0.1:{tls_port}/health/live", nginx, nginx_log)
+        wait_for(f"https://127.0.0.1:{tls_port}", nginx, nginx_log)
         yield {
+            "tls_port": tls_port,
+            "http_port": http_port,
             "base": f"https://127.0.0.1:{tls_port}",
             "http": f"http://127.0.0.1:{http_port}",
             "service": service,
@@ -138,7 +195,7 @@ def stack(request, bake, uv, postgresql, tmp_path):
 
 
 def test_nginx_in_front_of_the_service(stack):
-    with httpx.Client(base_url=stack["base"], verify=False, timeout=10) as client:
+    with site_client(stack["base"], timeout=10) as client:
         ready = client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         for header in SECURITY_HEADERS:
@@ -155,10 +212,13 @@ def test_nginx_in_front_of_the_service(stack):
         sent = client.get("/status", headers={"X-Request-ID": "client-chosen.id_1"})
         assert sent.headers["x-request-id"] == "client-chosen.id_1"
 
-    redirect = httpx.get(f"{stack['http']}/status", timeout=10)
+    site = {"Host": DOMAIN}
+    redirect = httpx.get(f"{stack['http']}/status", headers=site, timeout=10)
     assert redirect.status_code == 301
     assert redirect.headers["location"].startswith("https://")
-    challenge = httpx.get(f"{stack['http']}/.well-known/acme-challenge/token", timeout=10)
+    challenge = httpx.get(
+        f"{stack['http']}/.well-known/acme-challenge/token", headers=site, timeout=10
+    )
     assert challenge.status_code == 404  # served from the webroot, not redirected
 
     deadline = time.monotonic() + 10
@@ -174,30 +234,73 @@ def test_nginx_in_front_of_the_service(stack):
 
 def test_a_burst_over_the_limit_gets_429_but_health_is_exempt(stack):
     with (
-        httpx.Client(base_url=stack["base"], verify=False, timeout=10) as client,
+        site_client(stack["base"], timeout=10) as client,
         ThreadPoolExecutor(max_workers=16) as pool,
     ):
         limited = list(pool.map(lambda _: client.get("/status").status_code, range(150)))
         health = list(pool.map(lambda _: client.get("/health/live").status_code, range(150)))
+        # The probe's exact path only: anything else that begins with /health is limited.
+        prefixed = list(pool.map(lambda _: client.get("/health/nope").status_code, range(150)))
     assert limited.count(429) > 0, limited
     assert limited.count(200) > 0, limited
     assert set(limited) <= {200, 429}, limited
     assert set(health) == {200}, health
+    assert prefixed.count(429) > 0 and set(prefixed) <= {404, 429}, prefixed
+
+
+def test_an_unknown_host_gets_no_answer(stack):
+    tls, http = stack["tls_port"], stack["http_port"]
+    # The controls: the site's own name is answered on both ports.
+    assert raw_request(tls, "/status")[0] == 200
+    assert raw_request(http, "/status", tls=False)[0] == 301
+    # Another name, or none, in the handshake: refused before any request.
+    for sni in ("evil.example", None):
+        with pytest.raises(ssl.SSLError):
+            raw_request(tls, "/status", sni=sni)
+    # The site's name in the handshake but another in the Host header; plain HTTP likewise.
+    assert raw_request(tls, "/api/v1/items/", host="evil.example") is None
+    assert raw_request(http, "/api/v1/items/", host="evil.example", tls=False) is None
+
+
+def test_no_path_redirects_to_another_host(stack):
+    tls = stack["tls_port"]
+    assert raw_request(tls, "/api/v1/items")[0] == 200
+    for path in ("/api/v1/items/", "/status/", "/api//v1/items"):
+        status, head = raw_request(tls, path)
+        assert status == 404, head
+        assert "\r\nlocation:" not in head.lower(), head
+
+
+def test_operational_paths_answer_only_this_host(stack):
+    tls = stack["tls_port"]
+    assert raw_request(tls, "/health/live")[0] == 200
+    # The review's bypasses, and the same paths spelt other ways: nginx matches the decoded,
+    # normalised path, the one the service routes by.
+    for path in (
+        "/metrics", "/health", "/health/ready", "//metrics", "/%6detrics", "/health/../metrics",
+        "/health/live/../ready", "/health/%72eady", "/./health",
+    ):  # fmt: skip
+        status, head = raw_request(tls, path)
+        assert status == 403, (path, head)
+    with site_client(stack["base"], local_address="127.0.0.1", timeout=10) as inside:
+        assert inside.get("/health/ready").status_code == 200
+        assert inside.get("/health").json()["version"]
+        assert "http_requests_total" in inside.get("/metrics").text
 
 
 def test_reload_under_traffic_drops_no_request(stack):
     """Three HUPs, each once the workers of the one before answer, under steady traffic.
 
     Half the traffic is POST, which nginx never sends twice, so only the service itself can
-    keep those from failing. They go to /health, the location without a rate limit, where the
-    service answers a POST with 405.
+    keep those from failing. They go to /health/ready, which this host reaches without a rate
+    limit, where the service answers a POST with 405.
     """
     service = stack["service"]
     statuses: list[tuple[str, int | str]] = []
     done = threading.Event()
 
     def traffic(method: str) -> None:
-        with httpx.Client(base_url=stack["base"], verify=False, timeout=30) as client:
+        with site_client(stack["base"], timeout=30) as client:
             while not done.is_set():
                 try:
                     status: int | str = client.request(method, "/health/ready").status_code

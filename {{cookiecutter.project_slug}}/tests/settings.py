@@ -7,11 +7,19 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.config import (
+    METRICS_TOKEN_REQUIRED,
+    Settings,
+)
 
 # Random-looking, as production requires (config.MIN_SECRET_BITS); known to everyone, so never
 # a real one.
 SECRET = "tests-only-Q7vK2mX9pL4wR8nZ3bJ6hF1cD5gT0sY"
+METRICS_TOKEN = "m" * 40
+# What production needs beyond a secret on this deployment target.
+PRODUCTION_EXTRAS: dict[str, Any] = (
+    {"metrics_token": METRICS_TOKEN} if METRICS_TOKEN_REQUIRED else {}
+)
 
 
 class Thing(BaseModel):
@@ -27,9 +35,10 @@ def base_settings(**overrides: Any) -> Settings:
         "secret_key": SECRET,
         "rate_limit": "1000/minute",
     }
-    if "database_url" in Settings.model_fields:
-        # Set, as production requires: DATABASE_URL (or .env) when given, else the local default.
-        values["database_url"] = Settings(environment="test").database_url
+{%- if cookiecutter.database != "none" %}
+    # Set, as production requires: DATABASE_URL (or .env) when given, else the local default.
+    values["database_url"] = Settings(environment="test").database_url
+{%- endif %}
     if "redis_url" in Settings.model_fields:
         if os.environ.get("REDIS_URL"):
             # A fresh key prefix: counts left by other tests or runs must not carry over.
@@ -37,4 +46,6 @@ def base_settings(**overrides: Any) -> Settings:
         else:
             # Without a Redis server to test against, run as if none was configured.
             values["redis_url"] = ""
+    if overrides.get("environment") == "production":
+        values |= PRODUCTION_EXTRAS
     return Settings(**(values | overrides))

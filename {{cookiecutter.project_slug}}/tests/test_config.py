@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
-from .settings import SECRET
+from .settings import PRODUCTION_EXTRAS, SECRET
 
 # What production needs, and nothing more.
 PRODUCTION: dict[str, Any] = {
@@ -15,6 +15,7 @@ PRODUCTION: dict[str, Any] = {
 {%- if cookiecutter.database != "none" %}
     "database_url": "{{ {"sqlite": "sqlite:////srv/data/app.db", "postgresql": "postgresql://app:s3cr3t-Pw@db.internal:5432/app", "mysql": "mysql://app:s3cr3t-Pw@db.internal:3306/app"}[cookiecutter.database] }}",
 {%- endif %}
+    **PRODUCTION_EXTRAS,
 }
 
 

@@ -21,6 +21,20 @@ def test_unknown_path_is_404_in_the_error_shape(client):
     }
 
 
+@pytest.mark.parametrize("path", ["/status/", "/health/live/", "/test/slash", "/test//items/1"])
+def test_no_path_is_redirected_to_the_request_host(client, path):
+    # Either framework would build the redirect's Location from the Host header, which the
+    # client chooses: a path is answered as written or not at all.
+    response = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+    assert error_of(response)["code"] == "NOT_FOUND"
+
+
+def test_a_route_with_a_trailing_slash_answers_as_written(client):
+    assert client.get("/test/slash/", follow_redirects=False).status_code == 200
+
+
 def test_wrong_method_is_405_with_allow(client):
     response = client.delete("/status")
     assert response.status_code == 405

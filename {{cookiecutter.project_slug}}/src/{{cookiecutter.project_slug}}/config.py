@@ -2,6 +2,7 @@
 """Typed settings, read from the environment (and `.env`), validated at start-up."""
 
 import math
+import os
 import re
 from collections import Counter
 from enum import StrEnum
@@ -32,6 +33,9 @@ DEFAULT_PASSWORDS = frozenset({{ services.refused_passwords | sort | tojson }})
 PLAIN_ORIGIN = re.compile(
     r"https?://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?"
 )
+# A PaaS router sends every path to the service, so there only METRICS_TOKEN keeps /metrics and
+# the detailed /health from the public; nginx or the ingress denies them on the other targets.
+METRICS_TOKEN_REQUIRED = {{ cookiecutter.deployment == "paas" }}
 {%- if cookiecutter.database != "none" %}
 # Where development finds its database: a local one named after the package.
 LOCAL_DATABASE = "{{ cookiecutter.project_slug }}"
@@ -69,6 +73,8 @@ class Settings(BaseSettings):
     trusted_proxies: CommaList = ["127.0.0.1", "::1"]
     forwarded_hops: int = Field(default=1, ge=1)
     metrics_enabled: bool = True
+    # Empty: /metrics and /health answer anyone who reaches them. Set: only with the bearer token.
+    metrics_token: SecretStr = SecretStr("")
 {%- if cookiecutter.database != "none" %}
     # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
 {%- set default_urls = {
@@ -157,6 +163,18 @@ class Settings(BaseSettings):
 {%- endif %}
         return self
 
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> "Settings":
+        token = self.metrics_token.get_secret_value()
+        if METRICS_TOKEN_REQUIRED and self.is_production and not token:
+            raise ValueError(
+                "METRICS_TOKEN must be set in production on this target: nothing else keeps "
+                "/metrics and /health private (`openssl rand -hex 32` makes one)"
+            )
+        if token and len(token) < MIN_SECRET_LENGTH:
+            raise ValueError(f"METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
 
 def estimated_bits(secret: str) -> float:
     """Length times the Shannon entropy of the characters' frequencies (see MIN_SECRET_BITS)."""
@@ -166,4 +184,9 @@ def estimated_bits(secret: str) -> float:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    # SECRETS_DIR: a folder of files named after settings (SECRET_KEY, ...), each holding its
+    # value, such as a mounted Kubernetes Secret. The environment and .env still win over it.
+    secrets_dir = os.environ.get("SECRETS_DIR") or None
+    if secrets_dir is not None and not os.path.isdir(secrets_dir):
+        raise ValueError(f"SECRETS_DIR={secrets_dir} is not a directory")
+    return Settings(_secrets_dir=secrets_dir)

@@ -37,6 +37,10 @@ def add_test_routes(app: FastAPI) -> None:
     async def conflict() -> None:
         raise ConflictError("already there")
 
+    @app.get("/test/slash/")
+    async def slash() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/test/slow")
     async def slow() -> dict[str, str]:
         await asyncio.sleep(0.5)

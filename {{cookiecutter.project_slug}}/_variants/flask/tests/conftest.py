@@ -80,6 +80,10 @@ def add_test_routes(app: Flask) -> None:
     def conflict() -> str:
         raise ConflictError("already there")
 
+    @app.get("/test/slash/")
+    def slash() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/test/slow")
     def slow() -> dict[str, str]:
         time.sleep(0.5)

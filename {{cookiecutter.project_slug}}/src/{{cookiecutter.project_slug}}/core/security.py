@@ -1,4 +1,6 @@
-"""Response headers every answer carries, errors included."""
+"""Response headers every answer carries, errors included, and the operator token."""
+
+import hmac
 
 # An API serves JSON: nothing may load from it, frame it or run in it.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -23,3 +25,17 @@ def security_headers(production: bool, csp: str = API_CSP) -> list[tuple[str, st
         # Only behind TLS; browsers then refuse plain HTTP to this host for two years.
         headers.append(("Strict-Transport-Security", HSTS))
     return headers
+
+
+def token_allows(authorization: str | None, token: str) -> bool:
+    """Whether a request may read /metrics and /health: `Authorization: Bearer <METRICS_TOKEN>`.
+
+    With no token set anyone may; then nginx, the ingress or the network must keep them inside.
+    """
+    if not token:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    # Compared in constant time, so the answer's timing says nothing about the token.
+    return hmac.compare_digest(given.strip().encode(), token.encode())

@@ -58,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         lifespan=lifespan,
+        # Starlette answers a missing or extra slash with a redirect built from the request's
+        # Host, which the client chooses: a path is answered as written (docs/contract.md).
+        redirect_slashes=False,
     )
     # Dependencies register a readiness check and a closer here (see docs/contract.md).
     app.state.health_checks = {}

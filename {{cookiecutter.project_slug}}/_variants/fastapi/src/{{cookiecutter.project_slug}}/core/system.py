@@ -4,11 +4,12 @@ import time
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import health, metrics
+from {{ cookiecutter.project_slug }}.core.security import token_allows
 
 JSON = "application/json"
 LIVE = orjson.dumps({"status": "ok"})
@@ -32,7 +33,15 @@ async def ready(request: Request) -> Response:
     return _json(body, code)
 
 
+def _require_token(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    token = settings.metrics_token.get_secret_value()
+    if not token_allows(request.headers.get("authorization"), token):
+        raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
+
+
 async def detailed(request: Request) -> Response:
+    _require_token(request)
     settings: Settings = request.app.state.settings
     code, body = health.readiness(await _checks(request))
     body |= {
@@ -43,7 +52,8 @@ async def detailed(request: Request) -> Response:
     return _json(body, code)
 
 
-async def metrics_endpoint() -> Response:
+async def metrics_endpoint(request: Request) -> Response:
+    _require_token(request)
     payload, content_type = metrics.render()
     return Response(payload, media_type=content_type)
 

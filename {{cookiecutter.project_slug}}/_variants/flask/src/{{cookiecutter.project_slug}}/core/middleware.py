@@ -12,7 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.routing import RequestRedirect
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import metrics, request_id
@@ -113,6 +114,11 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
 
     @app.before_request
     def refuse() -> None:
+        # Werkzeug answers a missing slash or a doubled one with a redirect built from the
+        # request's Host, which the client chooses: a path is answered as written, or is a 404
+        # (docs/contract.md). Flask passes routing redirects by its error handlers, so here.
+        if isinstance(request.routing_exception, RequestRedirect):
+            raise NotFound()
         environ = request.environ
         environ[RULE] = request.url_rule
         # Refused before any view runs, whether or not it would read the body.

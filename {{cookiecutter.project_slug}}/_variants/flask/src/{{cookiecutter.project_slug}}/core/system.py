@@ -5,7 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings
@@ -13,6 +15,7 @@ from {{ cookiecutter.project_slug }}.core import health, metrics
 from {{ cookiecutter.project_slug }}.core.middleware import (
     route_template,
 )
+from {{ cookiecutter.project_slug }}.core.security import token_allows
 
 JSON = "application/json"
 LIVE = orjson.dumps({"status": "ok"})
@@ -52,8 +55,16 @@ def ready() -> Response:
     return _json(body, code)
 
 
+def _require_token() -> None:
+    settings: Settings = current_app.extensions["settings"]
+    token = settings.metrics_token.get_secret_value()
+    if not token_allows(request.headers.get("Authorization"), token):
+        raise Unauthorized(www_authenticate=WWWAuthenticate("bearer"))
+
+
 @blueprint.get("/health")
 def detailed() -> Response:
+    _require_token()
     settings: Settings = current_app.extensions["settings"]
     code, body = health.readiness(_checks())
     body |= {
@@ -65,6 +76,7 @@ def detailed() -> Response:
 
 
 def metrics_endpoint() -> Response:
+    _require_token()
     payload, content_type = metrics.render()
     return Response(payload, content_type=content_type)
 
