@@ -12,6 +12,7 @@ and no network.
 
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -120,6 +121,11 @@ def write_answers(answers, root):
     (root / ".template-answers.yaml").write_text(header + body, encoding="utf-8")
 
 
+# compose.yaml falls back to a password everyone knows (`${POSTGRES_PASSWORD:-...}`), which the
+# app refuses in production, as compose runs it: .env gets a random one for each such variable.
+COMPOSE_PASSWORD = re.compile(r"\$\{([A-Z][A-Z0-9_]*_PASSWORD):-")
+
+
 def write_env(root):
     key = secrets.token_urlsafe(48)
     text = (
@@ -128,6 +134,10 @@ def write_env(root):
         "ENVIRONMENT=development\n"
         f"SECRET_KEY={key}\n"
     )
+    compose = root / "compose.yaml"
+    if compose.is_file():
+        for name in sorted(set(COMPOSE_PASSWORD.findall(compose.read_text(encoding="utf-8")))):
+            text += f"{name}={secrets.token_hex(16)}\n"
     # Created readable by its owner only (0600), whatever the umask: it holds the secret key,
     # and later the passwords people add; chmod narrows a file that was already there.
     path = root / ".env"

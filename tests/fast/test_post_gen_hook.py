@@ -184,3 +184,18 @@ def test_env_is_readable_by_its_owner_only(tmp_path, existing):
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
     text = env.read_text(encoding="utf-8")
     assert "SECRET_KEY=" in text and "OLD=1" not in text
+
+
+def test_env_holds_a_random_password_for_each_compose_fallback(tmp_path):
+    (tmp_path / "compose.yaml").write_text(
+        "x: postgresql://app:${POSTGRES_PASSWORD:-compose-only}@db/app\n"
+        "y: ${POSTGRES_PASSWORD:-compose-only}\nz: ${HTTP_PORT:-8080}\n",
+        encoding="utf-8",
+    )
+    POST_HOOK.write_env(tmp_path)
+    first = (tmp_path / ".env").read_text(encoding="utf-8")
+    passwords = [line for line in first.splitlines() if "PASSWORD" in line]
+    assert len(passwords) == 1 and passwords[0].startswith("POSTGRES_PASSWORD=")
+    assert len(passwords[0].split("=", 1)[1]) == 32 and "HTTP_PORT" not in first
+    POST_HOOK.write_env(tmp_path)
+    assert (tmp_path / ".env").read_text(encoding="utf-8") != first  # fresh every render
