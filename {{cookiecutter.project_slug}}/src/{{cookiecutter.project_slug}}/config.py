@@ -8,9 +8,7 @@ from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
-{%- if cookiecutter.database != "none" or cookiecutter.use_redis %}
 from urllib.parse import urlsplit
-{%- endif %}
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,11 +21,11 @@ MIN_SECRET_LENGTH = 32
 # their frequencies. A random key of 32 letters and digits scores about 145 bits, 64 hex digits
 # (`openssl rand -hex 32`) about 245; a repeated character scores 0, a repeated word about 90.
 MIN_SECRET_BITS = 120
-{%- if cookiecutter.database != "none" or cookiecutter.use_redis %}
 # The passwords this template writes where a server may take them up (compose's default,
 # .env.example's): known to anyone who has read it, so production refuses a URL with one.
+# The settings that name a server, whose URL may carry a password.
+SERVER_URLS = ("database_url", "redis_url")
 DEFAULT_PASSWORDS = frozenset({{ services.refused_passwords | sort | tojson }})
-{%- endif %}
 # A production CORS origin: scheme, host and optional port, nothing a library could read as a
 # pattern (Flask-CORS treats entries with pattern characters as regular expressions).
 PLAIN_ORIGIN = re.compile(
@@ -141,27 +139,21 @@ class Settings(BaseSettings):
                 )
         if self.debug:
             raise ValueError("DEBUG must be off in production")
-{%- if cookiecutter.database != "none" %}
-        if "database_url" not in self.model_fields_set:
+        self._refuse_default_server_urls()
+        return self
+
+    def _refuse_default_server_urls(self) -> None:
+        # Which of these fields exist depends on the answers (a database, Redis).
+        fields = type(self).model_fields
+        if "database_url" in fields and "database_url" not in self.model_fields_set:
             raise ValueError("DATABASE_URL must be set in production (no local default there)")
-{%- endif %}
-{%- if cookiecutter.database != "none" or cookiecutter.use_redis %}
-        urls = {
-{%- if cookiecutter.database != "none" %}
-            "DATABASE_URL": self.database_url.get_secret_value(),
-{%- endif %}
-{%- if cookiecutter.use_redis %}
-            "REDIS_URL": self.redis_url.get_secret_value(),
-{%- endif %}
-        }
-        for name, url in urls.items():
+        for name in SERVER_URLS:
+            url = getattr(self, name).get_secret_value() if name in fields else ""
             if url and urlsplit(url).password in DEFAULT_PASSWORDS:
                 raise ValueError(
-                    f"{name} carries a password this template ships as a default;"
+                    f"{name.upper()} carries a password this template ships as a default;"
                     " set a real one in production"
                 )
-{%- endif %}
-        return self
 
     @model_validator(mode="after")
     def _check_metrics_token(self) -> "Settings":
