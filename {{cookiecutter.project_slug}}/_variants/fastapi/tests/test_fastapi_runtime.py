@@ -2,9 +2,11 @@
 
 import asyncio
 import socket
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import uvicorn
 from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
@@ -237,3 +239,45 @@ def test_x_forwarded_proto_is_believed_from_trusted_proxies_only():
     for peer, expected in (("127.0.0.1", "https"), ("203.0.113.5", "http")):
         with TestClient(app, client=(peer, 50000)) as client:
             assert client.get("/test/scheme", headers=headers).json() == {"scheme": expected}
+
+
+def test_a_body_that_stops_arriving_is_408_and_closes_the_connection():
+    """uvicorn waits for a declared body as long as the connection stays open; the service
+    waits REQUEST_READ_TIMEOUT."""
+    app = create_app(base_settings(request_read_timeout=0.2))
+    router = APIRouter()
+
+    @router.post("/test/body")
+    async def body(request: Request) -> dict[str, int]:
+        return {"received": len(await request.body())}
+
+    app.include_router(router)
+    sent: list[MutableMapping[str, Any]] = []
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b'{"na', "more_body": True}
+        await asyncio.sleep(3600)  # the rest never comes
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/test/body",
+        "raw_path": b"/test/body",
+        "query_string": b"",
+        "headers": [(b"content-length", b"100")],
+        "client": ("127.0.0.1", 1),
+    }
+    started = time.monotonic()
+    asyncio.run(app(scope, receive, send))
+    assert time.monotonic() - started < 2
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert orjson.loads(sent[1]["body"])["error"]["code"] == "REQUEST_TIMEOUT"
