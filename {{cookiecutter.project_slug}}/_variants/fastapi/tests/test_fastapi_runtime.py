@@ -17,6 +17,7 @@ from {{ cookiecutter.project_slug }}.core import worker
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.worker import (
     DrainingServer,
+    HttpProtocol,
     Worker,
 )
 
@@ -191,6 +192,44 @@ def test_a_stopping_worker_closes_a_silent_connection_after_the_drain(monkeypatc
     reply, took = asyncio.run(stop_between(b"", b""))
     assert reply == b""
     assert took < 2
+
+
+async def quiet_connection(sent: bytes) -> tuple[bytes, float]:
+    """Send `sent` and go quiet: what came back, and after how long the server closed."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        plain_ok, lifespan="off", log_config=None, http=HttpProtocol, timeout_keep_alive=1
+    )
+    server = DrainingServer(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection(*sock.getsockname())
+    started = loop.time()
+    writer.write(sent)
+    reply = await asyncio.wait_for(reader.read(), 5)
+    took = loop.time() - started
+    writer.close()
+    server.should_exit = True
+    await asyncio.wait_for(serving, 10)
+    sock.close()
+    return reply, took
+
+
+def test_a_connection_quiet_before_its_headers_are_in_is_closed():
+    """uvicorn's own protocol holds these open for good."""
+    for sent in (b"", b"GET / HTTP/1.1\r\nHo"):
+        reply, took = asyncio.run(quiet_connection(sent))
+        assert reply == b"", sent
+        assert took < 3, sent
+
+
+def test_a_request_is_answered_and_then_its_connection_kept_for_the_keep_alive_time():
+    reply, took = asyncio.run(quiet_connection(REQUEST))
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"ok")
+    assert took < 3
 
 
 class BrokenStorage(MemoryStorage):

@@ -119,3 +119,12 @@ def test_slow_clients_hold_no_thread_and_get_408(served):
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_a_connection_quiet_before_its_headers_are_in_is_closed(served):
+    for sent in (b"", b"GET /health/live HTTP/1.1\r\nHo"):
+        with socket.create_connection(("127.0.0.1", served), timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(sent)
+            assert sock.recv(64) == b"", sent
+            assert time.monotonic() - started < 5, sent

@@ -86,6 +86,22 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         self.read_timeout = config["REQUEST_READ_TIMEOUT"]
         self.max_body = config["MAX_CONTENT_LENGTH"]
 
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if enabled or self.alive:
+            return
+        # Stopping: gunicorn keeps its listeners open until it exits, and the kernel goes on
+        # queueing connections there that nobody accepts, to reset them at exit. Here the
+        # connections already queued are taken (and answered with Connection: close) and the
+        # listeners closed: later ones are refused, or go to the workers still running (HUP).
+        for listener in self.sockets:
+            while self.nr_conns < self.worker_connections:
+                before = self.nr_conns
+                self.accept(listener)  # one queued connection, or none (EAGAIN)
+                if self.nr_conns == before:
+                    break
+            listener.close()
+
     def enqueue_req(self, conn: Any) -> None:
         if self.cfg.is_ssl or (conn.initialized and conn.parser.unreader.buf.getvalue()):
             # TLS bytes are not HTTP yet; a request already buffered is served at once.
