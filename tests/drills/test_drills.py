@@ -269,7 +269,8 @@ def test_slow_clients_stall_nothing_and_get_408(drill_record, drilled):
         faults=SLOW_CLIENTS,
     )
     assert statuses == [200] * len(probes), statuses
-    assert slowest < 0.5, f"the slowest probe took {slowest:.2f} s"
+    # Well before any trickled request is let go: the probes never waited for one.
+    assert slowest < READ_TIMEOUT / 2, f"the slowest probe took {slowest:.2f} s"
     assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), answers[:3]
     assert waited < READ_TIMEOUT + 3, f"the trickled requests were held {waited:.1f} s"
 

@@ -19,6 +19,7 @@ import re
 import selectors
 import socket
 import time
+from collections import deque
 from functools import partial
 from typing import Any
 
@@ -35,6 +36,9 @@ _HEADERS_END = b"\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 # What one request may hold in the event loop: gunicorn's header limits plus the body limit.
 _HEADER_ROOM = 100 * 8192
+# How long a closed connection is still read from (and what is read thrown away), so that a
+# client still sending gets the answer instead of a reset: gunicorn's own lingering close.
+LINGER_S = 2.0
 
 
 def is_complete(data: bytes, max_body: int) -> bool | None:
@@ -57,28 +61,37 @@ def is_complete(data: bytes, max_body: int) -> bool | None:
 
 class BodyDeadline:
     """The connection's socket as gunicorn's body reader sees it: each read waits at most
-    until the request's deadline."""
+    until the request's deadline, after which the connection closes."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, sock: socket.socket, deadline: float, req: Any) -> None:
         self.sock = sock
         self.deadline = deadline
+        self.req = req
 
     def recv(self, size: int) -> bytes:
         remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise RequestTimeoutError()
-        self.sock.settimeout(remaining)
-        try:
-            return self.sock.recv(size)
-        except TimeoutError:
-            raise RequestTimeoutError() from None
-        finally:
-            self.sock.settimeout(None)
+        if remaining > 0:
+            self.sock.settimeout(remaining)
+            try:
+                return self.sock.recv(size)
+            except TimeoutError:
+                pass
+            finally:
+                self.sock.settimeout(None)
+        # The rest of the body may still come: the answer says Connection: close, and gunicorn
+        # closes instead of reading on (an application's own Connection header it ignores).
+        self.req.must_close = True
+        raise RequestTimeoutError()
 
 
 class Worker(ThreadWorker):  # type: ignore[misc]
     read_timeout: float = Settings.model_fields["request_read_timeout"].default
     max_body: int = Settings.model_fields["max_request_bytes"].default
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Closed connections still read from until their client closes too (LINGER_S).
+        self.lingering: deque[Any] = deque()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
@@ -150,8 +163,47 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         for conn in [c for c in self.pending_conns if c.timeout <= now]:
             buffered = getattr(conn, "buffered", None)
             if buffered and is_complete(buffered, self.max_body) is not None:
+                conn.incomplete = True
                 self._dispatch(conn)
         super().murder_pending()
+        while self.lingering and self.lingering[0].timeout <= now:
+            self._end_linger(self.lingering.popleft())
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        # gunicorn closes a connection it is done with by lingering on it in this thread, the
+        # event loop's, for up to 2 s: a client that keeps its end open (as the trickling
+        # ones do after their 408) would stop the loop. Here the loop lingers without waiting.
+        if not fs.cancelled() and fs.exception() is None and not fs.result():
+            self.nr_conns -= 1
+            self._linger(conn)
+            return
+        super().finish_request(conn, fs)
+
+    def _linger(self, conn: Any) -> None:
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            conn.close()
+            return
+        conn.sock.setblocking(False)
+        conn.timeout = time.monotonic() + LINGER_S
+        self.lingering.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, conn))
+
+    def _drain(self, conn: Any, _sock: Any = None) -> None:
+        try:
+            if conn.sock.recv(65536):
+                return
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        self.lingering.remove(conn)
+        self._end_linger(conn)
+
+    def _end_linger(self, conn: Any) -> None:
+        self.poller.unregister(conn.sock)
+        conn.close()
 
     def _leave_pending(self, conn: Any) -> None:
         self.pending_conns.remove(conn)
@@ -174,7 +226,12 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         unreader = req.unreader
         sock = unreader.sock
         deadline = getattr(conn, "deadline", None) or time.monotonic() + self.read_timeout
-        unreader.sock = BodyDeadline(sock, deadline)
+        if getattr(conn, "incomplete", False):
+            # Out of time with its body still coming: a view that does not read the body (a
+            # 404, say) answers as usual, and the connection then closes.
+            conn.incomplete = False
+            req.must_close = True
+        unreader.sock = BodyDeadline(sock, deadline, req)
         try:
             return bool(super().handle_request(req, conn))
         finally:
