@@ -38,6 +38,19 @@ def load_hook(name: str) -> ModuleType:
     return module
 
 
+def quick_start() -> dict[str, str]:
+    """The README's quick-start commands (the one-line blocks under a comment), by that
+    comment: what a new user types first, and what `.ci/run` runs."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start\n")[1].split("\n## ")[0]
+    commands = {}
+    for block in section.split("```sh\n")[1:]:
+        lines = block.split("```")[0].strip().splitlines()
+        if len(lines) == 2 and lines[0].startswith("# "):
+            commands[lines[0].removeprefix("# ").split(" (")[0]] = lines[1]
+    return commands
+
+
 PRE_HOOK = load_hook("pre_gen_project")
 POST_HOOK = load_hook("post_gen_project")
 
