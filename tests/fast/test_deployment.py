@@ -18,6 +18,7 @@ from tests.conftest import find_tool
 from tests.helpers.deployment_tools import (
     SERVICE,
     dummy_certificate,
+    fail2ban_regex,
     nginx_test,
     output,
     run,
@@ -160,6 +161,67 @@ def test_vm_systemd_unit_verifies_and_is_hardened(bake, tmp_path, framework):
     assert settings["EnvironmentFile"] == f"/etc/{SERVICE}/{SERVICE}.env"
     assert int(settings["TimeoutStopSec"]) > GUNICORN_GRACEFUL_TIMEOUT
     assert set(settings["RestrictAddressFamilies"].split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
+
+
+def access_line(site: str, **values: str) -> str:
+    """One access log line as the site's log_format writes it, values escaped as nginx's
+    escape=json does."""
+    fmt = re.search(r"log_format \w+ escape=json\n((?:\s*'[^']*'\n?)+);", site)
+    assert fmt, "no JSON log_format in the site"
+    text = "".join(re.findall(r"'([^']*)'", fmt.group(1)))
+    defaults = {"time_iso8601": "2026-12-01T10:00:00+00:00", "request_method": "GET"}
+    values = {**defaults, **values}
+
+    def value(match: re.Match) -> str:
+        raw = values.get(match.group(1), "")
+        return raw.replace("\\", "\\\\").replace('"', '\\"')
+
+    return re.sub(r"\$\{?(\w+)\}?", value, text)
+
+
+def test_vm_fail2ban_filter_matches_429_and_401_only(bake, tmp_path):
+    project = bake(deployment="vm", database="sqlite")
+    site = (project / "deploy" / "nginx" / f"{SERVICE}.conf").read_text(encoding="utf-8")
+    filter_file = project / "deploy" / "fail2ban" / "filter.d" / f"{SERVICE}.conf"
+
+    def line(status: str, client: str = "203.0.113.7", uri: str = "/status") -> str:
+        return access_line(site, status=status, remote_addr=client, request_uri=uri)
+
+    flood = [line("429"), line("401", uri="/metrics"), line("429", client="2001:db8::7")]
+    assert fail2ban_regex(flood, filter_file, tmp_path) == (3, 3)
+    # Ordinary answers, and text a client chose made to look like a failing status.
+    forged = '/x","status":429,"'
+    ordinary = [line("200"), line("404"), line("403"), line("200", uri=forged)]
+    ordinary.append(access_line(site, status="200", remote_addr="203.0.113.9",
+                                http_user_agent='","status":401,"'))  # fmt: skip
+    assert fail2ban_regex(ordinary, filter_file, tmp_path) == (5, 0)
+
+
+def test_vm_fail2ban_jail_loads(bake, tmp_path):
+    """fail2ban-client reads the jail and filter within Debian's own configuration."""
+    project = bake(deployment="vm", database="sqlite")
+    config = tmp_path / "fail2ban"
+    shutil.copytree("/etc/fail2ban", config)
+    # Debian's default sshd jail needs an auth log this machine may not have.
+    for default in (config / "jail.d").iterdir():
+        default.unlink()
+    shipped = project / "deploy" / "fail2ban"
+    shutil.copy(shipped / "filter.d" / f"{SERVICE}.conf", config / "filter.d")
+    jail = (shipped / "jail.d" / f"{SERVICE}.conf").read_text(encoding="utf-8")
+    logpath = f"/var/log/nginx/{SERVICE}.access.log"
+    assert f"logpath = {logpath}" in jail
+    (tmp_path / "access.log").touch()
+    jail = jail.replace(logpath, str(tmp_path / "access.log"))
+    (config / "jail.d" / f"{SERVICE}.conf").write_text(jail, encoding="utf-8")
+
+    client = system_tool("fail2ban-client")
+    tested = run(client, "-c", str(config), "-t")
+    assert tested.returncode == 0, output(tested)
+    dump = run(client, "-c", str(config), "-d").stdout
+    assert f"['add', '{SERVICE}', 'auto']" in dump
+    assert f"['set', '{SERVICE}', 'maxretry', 30]" in dump
+    assert "addfailregex" in dump and "401|429" in dump
+    assert "iptables" in dump or "nftables" in dump  # a ban action on the ports
 
 
 # ---------------------------------------------------------------- containers
@@ -423,7 +485,8 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
     doc = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
     must = {
         "vm": ["useradd", "venv", "alembic upgrade head", "certbot", "systemctl enable --now",
-               "journalctl", "systemctl reload"],
+               "journalctl", "systemctl reload", "ufw allow 443/tcp", "ufw limit 22/tcp",
+               "fail2ban-client status", "unattended-upgrades", "MaxRetentionSec"],
         "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint"],
         "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job",
                        "NetworkPolicy", "SECRETS_DIR", "To rotate a secret", "ingress-nginx"],
