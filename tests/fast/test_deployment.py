@@ -163,6 +163,50 @@ def test_vm_systemd_unit_verifies_and_is_hardened(bake, tmp_path, framework):
     assert set(settings["RestrictAddressFamilies"].split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_vm_backup_unit_and_timer_verify_and_are_hardened(bake, tmp_path, database):
+    project = bake(deployment="vm", database=database)
+    folder = project / "deploy" / "systemd" / "backup"
+    unit = (folder / f"{SERVICE}-backup.service").read_text(encoding="utf-8")
+    timer = (folder / f"{SERVICE}-backup.timer").read_text(encoding="utf-8")
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    python.chmod(0o755)
+    installed = f"/srv/{SERVICE}/venv/bin/python"
+    assert f"ExecStart={installed} -m my_service.db.backup backup" in unit
+    copy = tmp_path / f"{SERVICE}-backup.service"
+    copy.write_text(unit.replace(installed, str(python)), encoding="utf-8")
+    (tmp_path / f"{SERVICE}-backup.timer").write_text(timer, encoding="utf-8")
+
+    systemd_analyze = system_tool("systemd-analyze")
+    verify = run(systemd_analyze, "verify", str(copy), str(tmp_path / f"{SERVICE}-backup.timer"))
+    assert verify.returncode == 0 and verify.stdout + verify.stderr == "", output(verify)
+    security = run(systemd_analyze, "security", "--offline=yes", "--no-pager", str(copy))
+    found = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", security.stdout)
+    assert found, output(security)
+    assert float(found.group(1)) <= MAX_EXPOSURE, security.stdout
+
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["Type"] == "oneshot"
+    assert settings["User"] == SERVICE
+    assert settings["EnvironmentFile"] == f"/etc/{SERVICE}/{SERVICE}.env"
+    assert settings["Environment"] == f"BACKUP_DIR=/var/lib/{SERVICE}-backups"
+    assert settings["StateDirectory"].split() == [SERVICE, f"{SERVICE}-backups"]
+    web = (project / "deploy" / "systemd" / f"{SERVICE}.service").read_text(encoding="utf-8")
+    sandbox = web[web.index("NoNewPrivileges") : web.index("[Install]")].strip()
+    assert sandbox in unit  # the web unit's sandbox, line for line
+    assert "OnCalendar=daily" in timer and "Persistent=true" in timer
+
+
+def test_vm_without_a_database_has_no_backup_units(bake):
+    project = bake(deployment="vm", database="none")
+    assert not (project / "deploy" / "systemd" / "backup").exists()
+    assert (project / "deploy" / "systemd" / f"{SERVICE}.service").is_file()
+
+
 def access_line(site: str, **values: str) -> str:
     """One access log line as the site's log_format writes it, values escaped as nginx's
     escape=json does."""

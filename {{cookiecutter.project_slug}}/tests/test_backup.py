@@ -12,7 +12,10 @@ from sqlalchemy.engine import make_url
 
 from {{ cookiecutter.project_slug }}.config import get_settings
 from {{ cookiecutter.project_slug }}.db import backup as db_backup
-from {{ cookiecutter.project_slug }}.db.backup import BackupError, Command
+from {{ cookiecutter.project_slug }}.db.backup import (
+    BackupError,
+    Command,
+)
 
 ROWS = [(1, "first"), (2, "second, with 'quotes' and ünïcode")]
 

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     db_pool_recycle: int = Field(default=1800, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
-    # `python -m {{ cookiecutter.project_slug }}.db.backup backup` writes here and keeps the newest BACKUP_KEEP.
+    # db/backup.py writes backups here and keeps the newest BACKUP_KEEP of them.
     backup_dir: Path = Path("backups")
     backup_keep: int = Field(default=14, ge=1)
 {%- endif %}

@@ -8,8 +8,8 @@
 {%- endmacro -%}
 """Back up and restore the database named by DATABASE_URL.
 
-    python -m {{ cookiecutter.project_slug }}.db.backup backup [--dir DIR] [--keep N]
-    python -m {{ cookiecutter.project_slug }}.db.backup restore FILE
+    python -m <package>.db.backup backup [--dir DIR] [--keep N]
+    python -m <package>.db.backup restore FILE
 
 One module for the three databases, picked by the URL: SQLite's online backup API (a
 consistent copy while the service writes), pg_dump's custom format for PostgreSQL, and
