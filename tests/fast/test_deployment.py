@@ -323,12 +323,12 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
 
     services = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))["services"]
     with_db = answers["database"] != "none"
-    expected = {"app", "nginx"} | ({"migrate"} if with_db else set())
+    expected = {"app", "nginx"} | ({"migrate", "backup"} if with_db else set())
     expected |= {"db"} if answers["database"] in ("postgresql", "mysql") else set()
     expected |= {"redis"} if answers["use_redis"] else set()
     assert set(services) == expected
     for name, service in services.items():
-        if name != "migrate":
+        if name not in {"migrate", "backup"}:
             assert "healthcheck" in service, name
         for dependency, condition in service.get("depends_on", {}).items():
             wanted = (
@@ -338,6 +338,15 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     if with_db:
         assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
         assert "migrate" in services["app"]["depends_on"]
+        # One backup per `docker compose run --rm backup`; `up` leaves it alone.
+        assert services["backup"]["profiles"] == ["backup"]
+        command = " ".join(services["backup"]["command"])
+        dump = {
+            "sqlite": "-m my_service.db.backup backup",
+            "postgresql": "pg_dump --format=custom",
+            "mysql": "mariadb-dump --single-transaction",
+        }[answers["database"]]
+        assert dump in command
     assert services["app"]["env_file"] == [{"path": ".env", "required": False}]
     for entry in services["app"]["environment"]["TRUSTED_PROXIES"].split(","):
         ipaddress.ip_network(entry, strict=False)
