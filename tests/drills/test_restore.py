@@ -6,11 +6,15 @@ writes it, and every item read back byte for byte, with `alembic current` still 
 import os
 import re
 import shlex
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.conftest import find_tool
 from tests.helpers.deployment_tools import SERVICE
 from tests.helpers.running_service import SECRET, install, start
 
@@ -119,3 +123,58 @@ def test_restore_drill(request, bake, uv, tmp_path, drill_record, database, fram
     assert len(before) == len(NAMES) * 4 + 1
     assert differing == [], differing
     assert after == before
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mysql"])
+def test_kubernetes_backup_cronjob_script(request, bake, tmp_path, database):
+    """The CronJob's script as kubectl kustomize builds it, run by sh against a real server:
+    three runs with BACKUP_KEEP=2 leave the newest two, and the newest restores into an empty
+    database with every row."""
+    project = bake(deployment="kubernetes", database=database)
+    kubernetes = project / "deploy" / "kubernetes"
+    shutil.copy(kubernetes / "secrets.env.example", kubernetes / "overlays/staging/secrets.env")
+    built = subprocess.run(
+        [find_tool("kubectl"), "kustomize", str(kubernetes / "overlays" / "staging")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    cronjob = next(o for o in yaml.safe_load_all(built) if o["kind"] == "CronJob")
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["sh", "-c"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    # kubelet turns $$ into $; the claim's mount becomes a folder here.
+    script = (
+        container["args"][0].replace("$$", "$").replace(f"{mounts['backups']}/", f"{backups}/")
+    )
+    env = {v["name"]: v["value"] for v in container["env"]}
+
+    server = request.getfixturevalue("postgresql" if database == "postgresql" else "mariadb")
+    url = server.create_database("cronjob_source")
+    server.sql("CREATE TABLE things (id INTEGER PRIMARY KEY, name VARCHAR(40))", "cronjob_source")
+    server.sql("INSERT INTO things VALUES (1, 'one'), (2, 'ünï ''two''')", "cronjob_source")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "DATABASE_URL").write_text(url)
+    env |= {"SECRETS_DIR": str(secrets), "BACKUP_KEEP": "2", "PATH": os.environ["PATH"]}
+    written = []
+    for _ in range(3):
+        time.sleep(1.1)  # one file per second: the name carries the time
+        run = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+        written.append(Path(run.stdout.strip()))
+    assert sorted(backups.iterdir()) == written[1:]
+
+    target = server.create_database("cronjob_target")
+    if database == "postgresql":
+        restored = subprocess.run(["pg_restore", f"--dbname={target}", str(written[-1])])
+    else:
+        with written[-1].open("rb") as dump:
+            restored = subprocess.run(
+                [server.client, "--no-defaults", "-uroot", f"--socket={server.socket}",
+                 "cronjob_target"], stdin=dump,
+            )  # fmt: skip
+    assert restored.returncode == 0
+    found = server.sql("SELECT id, name FROM things ORDER BY id", "cronjob_target")
+    # psql -A separates columns with |, mariadb -N with a tab.
+    assert found.replace("\t", "|").splitlines() == ["1|one", "2|ünï 'two'"], found

@@ -392,7 +392,7 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
         assert kinds == {
             "Namespace", "ConfigMap", "Secret", "Service", "Deployment", "Ingress",
             "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy",
-            *(["Job"] if database != "none" else []),
+            *(["Job", "CronJob", "PersistentVolumeClaim"] if database != "none" else []),
         }  # fmt: skip
         namespace = f"{SERVICE}-{overlay}"
         assert all(
@@ -425,6 +425,15 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
             job = objects[("Job", f"{SERVICE}-migrate")]["spec"]["template"]["spec"]
             assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
             assert_secrets_are_files(job, job["containers"][0], objects)
+            backup = objects[("CronJob", f"{SERVICE}-backup")]["spec"]["jobTemplate"]["spec"]
+            backup_pod = backup["template"]["spec"]
+            assert backup_pod["securityContext"] == pod["securityContext"]
+            backup_container = backup_pod["containers"][0]
+            assert backup_container["securityContext"] == container["securityContext"]
+            assert_secrets_are_files(backup_pod, backup_container, objects)
+            claim = next(v for v in backup_pod["volumes"] if v["name"] == "backups")
+            assert claim["persistentVolumeClaim"]["claimName"] == f"{SERVICE}-backups"
+            assert ("PersistentVolumeClaim", f"{SERVICE}-backups") in objects
         config = next(o for (kind, _), o in objects.items() if kind == "ConfigMap")
         assert config["data"]["ENVIRONMENT"] == overlay
         # The service parses each entry as an address or network ("*" would not start).
@@ -475,11 +484,11 @@ def assert_secrets_are_files(pod: dict, container: dict, objects: dict) -> None:
 
 def assert_network_policies(objects: dict, database: str, use_redis: bool, web: dict) -> None:
     policies = {name: o["spec"] for (kind, name), o in objects.items() if kind == "NetworkPolicy"}
-    expected = {f"{SERVICE}-web"} | ({f"{SERVICE}-migration"} if database != "none" else set())
-    assert set(policies) == expected
+    with_db = {f"{SERVICE}-migration", f"{SERVICE}-backup"} if database != "none" else set()
+    assert set(policies) == {f"{SERVICE}-web"} | with_db
     backing = {"postgresql": {5432}, "mysql": {3306}}.get(database, set())
     for name, spec in policies.items():
-        component = "web" if name.endswith("-web") else "migration"
+        component = name.removeprefix(f"{SERVICE}-")
         # The pods of this service only: kustomize adds its name labels to the selector.
         assert spec["podSelector"]["matchLabels"] == {
             "app.kubernetes.io/component": component,
@@ -499,8 +508,8 @@ def assert_network_policies(objects: dict, database: str, use_redis: bool, web: 
         for rule in others:
             for peer in rule["to"]:
                 ipaddress.ip_network(peer["ipBlock"]["cidr"])
-        if component == "migration":
-            assert "ingress" not in spec  # nothing may reach the Job's pod
+        if component != "web":
+            assert "ingress" not in spec  # nothing may reach a Job's pod
             continue
         # Only the ingress controller and Prometheus, and only on the service's port.
         sources = [
@@ -539,12 +548,18 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
     must = {
         "vm": ["useradd", "venv", "alembic upgrade head", "certbot", "systemctl enable --now",
                "journalctl", "systemctl reload", "ufw allow 443/tcp", "ufw limit 22/tcp",
-               "fail2ban-client status", "unattended-upgrades", "MaxRetentionSec"],
-        "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint"],
+               "fail2ban-client status", "unattended-upgrades", "MaxRetentionSec",
+               "## Backups and restore", "enable --now my-service-backup.timer",
+               "-m my_service.db.backup restore"],
+        "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint",
+                           "## Backups and restore", "docker compose run --rm backup",
+                           "pg_restore --clean"],
         "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job",
-                       "NetworkPolicy", "SECRETS_DIR", "To rotate a secret", "ingress-nginx"],
+                       "NetworkPolicy", "SECRETS_DIR", "To rotate a secret", "ingress-nginx",
+                       "## Backups and restore", "--from=cronjob/my-service-backup",
+                       "my-service-backups"],
         "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head",
-                 "METRICS_TOKEN"],
+                 "METRICS_TOKEN", "## Backups and restore", "pg:backups:schedule"],
     }  # fmt: skip
     for needle in must[deployment]:
         assert needle in doc, needle

@@ -158,8 +158,11 @@ def expected_images(answers: dict) -> dict[str, dict[str, str]]:
     images = module.images
     backing = {s["compose_name"]: s["image"] for s in module.chosen}
     in_ci = {s["ci_name"]: s["image"] for s in module.chosen}
+    # The backup service runs a server database's own image (its dump program's version).
+    databases = [s["image"] for s in module.chosen if "backup" in s]
+    dumps = {"backup": databases[0]} if databases else {}
     return {
-        "compose.yaml": {**backing, "nginx": images["nginx"]},
+        "compose.yaml": {**backing, **dumps, "nginx": images["nginx"]},
         ".github/workflows/ci.yml": in_ci,
         ".gitlab/ci/test-services.yml": in_ci,
         ".gitlab-ci.yml": {".uv": images["uv_ci"]},
