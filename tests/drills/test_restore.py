@@ -17,6 +17,7 @@ import yaml
 from tests.conftest import find_tool
 from tests.helpers.deployment_tools import SERVICE
 from tests.helpers.running_service import SECRET, install, start
+from tests.helpers.servers import PASSWORD
 
 # One framework each, both covered.
 CASES = [("sqlite", "fastapi"), ("postgresql", "flask"), ("mysql", "fastapi")]
@@ -177,4 +178,48 @@ def test_kubernetes_backup_cronjob_script(request, bake, tmp_path, database):
     assert restored.returncode == 0
     found = server.sql("SELECT id, name FROM things ORDER BY id", "cronjob_target")
     # psql -A separates columns with |, mariadb -N with a tab.
+    assert found.replace("\t", "|").splitlines() == ["1|one", "2|ünï 'two'"], found
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mysql"])
+def test_compose_backup_service_and_documented_restore(request, bake, tmp_path, database):
+    """compose.yaml's backup command and the guide's restore line, run by sh against a real
+    server (the compose host `db` and account pointed at this test's server)."""
+    project = bake(deployment="docker-compose", database=database)
+    backup = yaml.safe_load((project / "compose.yaml").read_text())["services"]["backup"]
+    assert backup["command"][:2] == ["sh", "-c"]
+    guide = (project / "docs" / "deployment.md").read_text()
+    line = next(
+        ln for ln in guide.splitlines() if "docker compose run --rm" in ln and "<file>" in ln
+    )
+    restore = line.split(" && ")[1].split(" backup ", 1)[1]  # what runs in the backup container
+    if restore.startswith("sh -c "):
+        restore = shlex.split(restore)[2]
+
+    server = request.getfixturevalue("postgresql" if database == "postgresql" else "mariadb")
+    port = re.search(r":(\d+)/", server.create_database("app")).group(1)
+    server.sql("CREATE TABLE things (id INTEGER PRIMARY KEY, name VARCHAR(40))", "app")
+    server.sql("INSERT INTO things VALUES (1, 'one'), (2, 'ünï ''two''')", "app")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    user = "postgres" if database == "postgresql" else "app"
+
+    def here(command: str) -> str:
+        command = command.replace("$$", "$").replace("/backups/", f"{backups}/")
+        command = command.replace("--host=db", f"--host=127.0.0.1 --port={port}")
+        return command.replace("--username=app", f"--username={user}")
+
+    ((key, _),) = backup["environment"].items()
+    env = {**os.environ, key: PASSWORD}
+    made = subprocess.run(["sh", "-c", here(backup["command"][2])], env=env, capture_output=True)
+    assert made.returncode == 0, made.stderr
+    (dump,) = backups.iterdir()
+    assert dump.name.startswith("my_service-") and dump.stat().st_size > 0
+
+    server.create_database("app")  # lost, and made again empty
+    restored = subprocess.run(
+        ["sh", "-c", here(restore).replace("<file>", dump.name)], env=env, capture_output=True
+    )
+    assert restored.returncode == 0, restored.stderr
+    found = server.sql("SELECT id, name FROM things ORDER BY id", "app")
     assert found.replace("\t", "|").splitlines() == ["1|one", "2|ünï 'two'"], found
