@@ -100,10 +100,14 @@ def lint(actionlint: str, files: list[Path]) -> str:
     return "" if result.returncode == 0 else result.stdout + result.stderr
 
 
-def test_template_repository_workflows_pass_actionlint(actionlint):
+def test_template_repository_workflows_pass_actionlint_and_zizmor(actionlint):
     files = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
     assert files, "the template repository has its own workflow"
     assert lint(actionlint, files) == ""
+    assert zizmor(ROOT) == ""
+    for workflow in files:
+        uses = [ln for ln in workflow.read_text().splitlines() if "uses:" in ln]
+        assert uses and all(PINNED.match(line) for line in uses), uses
 
 
 @pytest.mark.parametrize(
