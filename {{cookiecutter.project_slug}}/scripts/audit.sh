@@ -2,7 +2,8 @@
 #!/bin/sh
 # Audit every package uv.lock pins (all dependency groups) for known vulnerabilities with
 # pip-audit, as `make audit` and CI run it. It fails on a finding that audit-waivers.txt does
-# not waive, and on a waiver that gives no reason.
+# not waive, and on a waiver that gives no reason. Arguments go on to pip-audit (--dry-run,
+# --format=json, ...).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,4 @@ uv export --locked --all-groups --no-emit-project --quiet --output-file "$requir
 # $ignores is split on purpose: one word per flag.
 # shellcheck disable=SC2086
 uvx {{ services.pip_audit }} --strict --disable-pip --require-hashes --progress-spinner off \
-    --requirement "$requirements" $ignores
+    --requirement "$requirements" $ignores "$@"
