@@ -210,6 +210,7 @@ def hostile_cases() -> list[Case]:
         Case("negative limit", request("GET", f"{ITEMS}?limit=-1"), bad, True),
         Case("absurd limit", request("GET", f"{ITEMS}?limit=" + "9" * 40), bad, True),
         Case("text offset", request("GET", f"{ITEMS}?offset=abc"), bad, True),
+        Case("offset beyond 64 bits", request("GET", f"{ITEMS}?offset=" + "9" * 26), bad, True),
         Case("float limit", request("GET", f"{ITEMS}?limit=1e3"), bad, True),
         Case("id that is not a number", request("GET", f"{ITEMS}/abc"), {404, 422}, True),
         Case("id beyond 64 bits", request("GET", f"{ITEMS}/" + "9" * 30), {404, 422}, True),

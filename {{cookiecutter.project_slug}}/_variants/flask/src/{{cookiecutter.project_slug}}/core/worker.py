@@ -24,6 +24,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
+from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core.errors import (
     RequestTimeoutError,
 )
@@ -76,15 +77,16 @@ class BodyDeadline:
 
 
 class Worker(ThreadWorker):  # type: ignore[misc]
-    read_timeout: float = 10.0
-    max_body: int = 1024 * 1024
+    read_timeout: float = Settings.model_fields["request_read_timeout"].default
+    max_body: int = Settings.model_fields["max_request_bytes"].default
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        # The application's own settings (core/middleware.py puts them in the Flask config).
-        config = self.wsgi.config
-        self.read_timeout = config["REQUEST_READ_TIMEOUT"]
-        self.max_body = config["MAX_CONTENT_LENGTH"]
+        # The application's own settings (core/middleware.py puts them in the Flask config);
+        # another app served by this worker (the benchmarks' bare one) gets the defaults.
+        config = getattr(self.wsgi, "config", {})
+        self.read_timeout = config.get("REQUEST_READ_TIMEOUT", self.read_timeout)
+        self.max_body = config.get("MAX_CONTENT_LENGTH") or self.max_body
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
