@@ -1,12 +1,15 @@
 """Refuse answers that would produce a broken or data-losing project.
 
 Cookiecutter deletes the half-made project directory when this hook exits
-non-zero, so every refusal leaves nothing behind.
+non-zero, so every refusal leaves nothing behind. A refusal also prints one command that
+generates again with every answer given, so only the refused one needs changing.
 """
 
 import json
 import keyword
+import os
 import re
+import shlex
 import sys
 
 # Modules the generated project imports (or its tooling runs as packages):
@@ -156,10 +159,35 @@ def rendered_answers():
     return json.loads({{cookiecutter | jsonify | tojson}})  # noqa: F821 - rendered by cookiecutter
 
 
+def rerun_command(answers, field):
+    """A `cookiecutter --no-input` command with the answers given, `field` last so it is the
+    one to edit. Cookiecutter puts the template as it was named (`_template`), the checkout
+    and the output folder into the context. project_slug is left out when the name is the
+    problem: it derives from the name again."""
+    words = ["cookiecutter", "--no-input"]
+    if answers.get("_checkout"):
+        words += ["--checkout", answers["_checkout"]]
+    output_dir = answers.get("_output_dir")
+    # The hook runs inside the project folder; PWD is still the folder the user typed in.
+    if output_dir and output_dir != os.environ.get("PWD"):
+        words += ["--output-dir", output_dir]
+    words.append(answers.get("_template") or ".")
+    skip = {field, "project_slug"} if field == "project_name" else {field}
+    keys = [k for k in answers if not k.startswith("_") and k not in skip]
+    if field in answers:
+        keys.append(field)
+    words += [f"{key}={shown(answers[key])}" for key in keys]
+    return shlex.join(words)
+
+
 def main():
-    problem = check(rendered_answers())
+    answers = rendered_answers()
+    problem = check(answers)
     if problem:
+        field = problem.split(":", 1)[0]
         print(f"ERROR: {problem}", file=sys.stderr)
+        print(f"Change {field} in this command and run it again:", file=sys.stderr)
+        print(rerun_command(answers, field), file=sys.stderr)
         sys.exit(1)
 
 

@@ -18,6 +18,7 @@ from tests.conftest import find_tool
 from tests.helpers.deployment_tools import (
     SERVICE,
     dummy_certificate,
+    fail2ban_regex,
     nginx_test,
     output,
     run,
@@ -162,6 +163,111 @@ def test_vm_systemd_unit_verifies_and_is_hardened(bake, tmp_path, framework):
     assert set(settings["RestrictAddressFamilies"].split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_vm_backup_unit_and_timer_verify_and_are_hardened(bake, tmp_path, database):
+    project = bake(deployment="vm", database=database)
+    folder = project / "deploy" / "systemd" / "backup"
+    unit = (folder / f"{SERVICE}-backup.service").read_text(encoding="utf-8")
+    timer = (folder / f"{SERVICE}-backup.timer").read_text(encoding="utf-8")
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    python.chmod(0o755)
+    installed = f"/srv/{SERVICE}/venv/bin/python"
+    assert f"ExecStart={installed} -m my_service.db.backup backup" in unit
+    copy = tmp_path / f"{SERVICE}-backup.service"
+    copy.write_text(unit.replace(installed, str(python)), encoding="utf-8")
+    (tmp_path / f"{SERVICE}-backup.timer").write_text(timer, encoding="utf-8")
+
+    systemd_analyze = system_tool("systemd-analyze")
+    verify = run(systemd_analyze, "verify", str(copy), str(tmp_path / f"{SERVICE}-backup.timer"))
+    assert verify.returncode == 0 and verify.stdout + verify.stderr == "", output(verify)
+    security = run(systemd_analyze, "security", "--offline=yes", "--no-pager", str(copy))
+    found = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", security.stdout)
+    assert found, output(security)
+    assert float(found.group(1)) <= MAX_EXPOSURE, security.stdout
+
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["Type"] == "oneshot"
+    assert settings["User"] == SERVICE
+    assert settings["EnvironmentFile"] == f"/etc/{SERVICE}/{SERVICE}.env"
+    assert settings["Environment"] == f"BACKUP_DIR=/var/lib/{SERVICE}-backups"
+    assert settings["StateDirectory"].split() == [SERVICE, f"{SERVICE}-backups"]
+    web = (project / "deploy" / "systemd" / f"{SERVICE}.service").read_text(encoding="utf-8")
+    sandbox = web[web.index("NoNewPrivileges") : web.index("[Install]")].strip()
+    assert sandbox in unit  # the web unit's sandbox, line for line
+    assert "OnCalendar=daily" in timer and "Persistent=true" in timer
+
+
+def test_vm_without_a_database_has_no_backup_units(bake):
+    project = bake(deployment="vm", database="none")
+    assert not (project / "deploy" / "systemd" / "backup").exists()
+    assert (project / "deploy" / "systemd" / f"{SERVICE}.service").is_file()
+
+
+def access_line(site: str, **values: str) -> str:
+    """One access log line as the site's log_format writes it, values escaped as nginx's
+    escape=json does."""
+    fmt = re.search(r"log_format \w+ escape=json\n((?:\s*'[^']*'\n?)+);", site)
+    assert fmt, "no JSON log_format in the site"
+    text = "".join(re.findall(r"'([^']*)'", fmt.group(1)))
+    defaults = {"time_iso8601": "2026-12-01T10:00:00+00:00", "request_method": "GET"}
+    values = {**defaults, **values}
+
+    def value(match: re.Match) -> str:
+        raw = values.get(match.group(1), "")
+        return raw.replace("\\", "\\\\").replace('"', '\\"')
+
+    return re.sub(r"\$\{?(\w+)\}?", value, text)
+
+
+def test_vm_fail2ban_filter_matches_429_and_401_only(bake, tmp_path):
+    project = bake(deployment="vm", database="sqlite")
+    site = (project / "deploy" / "nginx" / f"{SERVICE}.conf").read_text(encoding="utf-8")
+    filter_file = project / "deploy" / "fail2ban" / "filter.d" / f"{SERVICE}.conf"
+
+    def line(status: str, client: str = "203.0.113.7", uri: str = "/status") -> str:
+        return access_line(site, status=status, remote_addr=client, request_uri=uri)
+
+    flood = [line("429"), line("401", uri="/metrics"), line("429", client="2001:db8::7")]
+    assert fail2ban_regex(flood, filter_file, tmp_path) == (3, 3)
+    # Ordinary answers, and text a client chose made to look like a failing status.
+    forged = '/x","status":429,"'
+    ordinary = [line("200"), line("404"), line("403"), line("200", uri=forged)]
+    ordinary.append(access_line(site, status="200", remote_addr="203.0.113.9",
+                                http_user_agent='","status":401,"'))  # fmt: skip
+    assert fail2ban_regex(ordinary, filter_file, tmp_path) == (5, 0)
+
+
+def test_vm_fail2ban_jail_loads(bake, tmp_path):
+    """fail2ban-client reads the jail and filter within Debian's own configuration."""
+    project = bake(deployment="vm", database="sqlite")
+    config = tmp_path / "fail2ban"
+    shutil.copytree("/etc/fail2ban", config)
+    # Debian's default sshd jail needs an auth log this machine may not have.
+    for default in (config / "jail.d").iterdir():
+        default.unlink()
+    shipped = project / "deploy" / "fail2ban"
+    shutil.copy(shipped / "filter.d" / f"{SERVICE}.conf", config / "filter.d")
+    jail = (shipped / "jail.d" / f"{SERVICE}.conf").read_text(encoding="utf-8")
+    logpath = f"/var/log/nginx/{SERVICE}.access.log"
+    assert f"logpath = {logpath}" in jail
+    (tmp_path / "access.log").touch()
+    jail = jail.replace(logpath, str(tmp_path / "access.log"))
+    (config / "jail.d" / f"{SERVICE}.conf").write_text(jail, encoding="utf-8")
+
+    client = system_tool("fail2ban-client")
+    tested = run(client, "-c", str(config), "-t")
+    assert tested.returncode == 0, output(tested)
+    dump = run(client, "-c", str(config), "-d").stdout
+    assert f"['add', '{SERVICE}', 'auto']" in dump
+    assert f"['set', '{SERVICE}', 'maxretry', 30]" in dump
+    assert "addfailregex" in dump and "401|429" in dump
+    assert "iptables" in dump or "nftables" in dump  # a ban action on the ports
+
+
 # ---------------------------------------------------------------- containers
 
 
@@ -217,12 +323,12 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
 
     services = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))["services"]
     with_db = answers["database"] != "none"
-    expected = {"app", "nginx"} | ({"migrate"} if with_db else set())
+    expected = {"app", "nginx"} | ({"migrate", "backup"} if with_db else set())
     expected |= {"db"} if answers["database"] in ("postgresql", "mysql") else set()
     expected |= {"redis"} if answers["use_redis"] else set()
     assert set(services) == expected
     for name, service in services.items():
-        if name != "migrate":
+        if name not in {"migrate", "backup"}:
             assert "healthcheck" in service, name
         for dependency, condition in service.get("depends_on", {}).items():
             wanted = (
@@ -232,6 +338,15 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     if with_db:
         assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
         assert "migrate" in services["app"]["depends_on"]
+        # One backup per `docker compose run --rm backup`; `up` leaves it alone.
+        assert services["backup"]["profiles"] == ["backup"]
+        command = " ".join(services["backup"]["command"])
+        dump = {
+            "sqlite": "-m my_service.db.backup backup",
+            "postgresql": "pg_dump --format=custom",
+            "mysql": "mariadb-dump --single-transaction",
+        }[answers["database"]]
+        assert dump in command
     assert services["app"]["env_file"] == [{"path": ".env", "required": False}]
     for entry in services["app"]["environment"]["TRUSTED_PROXIES"].split(","):
         ipaddress.ip_network(entry, strict=False)
@@ -277,7 +392,7 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
         assert kinds == {
             "Namespace", "ConfigMap", "Secret", "Service", "Deployment", "Ingress",
             "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy",
-            *(["Job"] if database != "none" else []),
+            *(["Job", "CronJob", "PersistentVolumeClaim"] if database != "none" else []),
         }  # fmt: skip
         namespace = f"{SERVICE}-{overlay}"
         assert all(
@@ -310,6 +425,15 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
             job = objects[("Job", f"{SERVICE}-migrate")]["spec"]["template"]["spec"]
             assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
             assert_secrets_are_files(job, job["containers"][0], objects)
+            backup = objects[("CronJob", f"{SERVICE}-backup")]["spec"]["jobTemplate"]["spec"]
+            backup_pod = backup["template"]["spec"]
+            assert backup_pod["securityContext"] == pod["securityContext"]
+            backup_container = backup_pod["containers"][0]
+            assert backup_container["securityContext"] == container["securityContext"]
+            assert_secrets_are_files(backup_pod, backup_container, objects)
+            claim = next(v for v in backup_pod["volumes"] if v["name"] == "backups")
+            assert claim["persistentVolumeClaim"]["claimName"] == f"{SERVICE}-backups"
+            assert ("PersistentVolumeClaim", f"{SERVICE}-backups") in objects
         config = next(o for (kind, _), o in objects.items() if kind == "ConfigMap")
         assert config["data"]["ENVIRONMENT"] == overlay
         # The service parses each entry as an address or network ("*" would not start).
@@ -360,11 +484,11 @@ def assert_secrets_are_files(pod: dict, container: dict, objects: dict) -> None:
 
 def assert_network_policies(objects: dict, database: str, use_redis: bool, web: dict) -> None:
     policies = {name: o["spec"] for (kind, name), o in objects.items() if kind == "NetworkPolicy"}
-    expected = {f"{SERVICE}-web"} | ({f"{SERVICE}-migration"} if database != "none" else set())
-    assert set(policies) == expected
+    with_db = {f"{SERVICE}-migration", f"{SERVICE}-backup"} if database != "none" else set()
+    assert set(policies) == {f"{SERVICE}-web"} | with_db
     backing = {"postgresql": {5432}, "mysql": {3306}}.get(database, set())
     for name, spec in policies.items():
-        component = "web" if name.endswith("-web") else "migration"
+        component = name.removeprefix(f"{SERVICE}-")
         # The pods of this service only: kustomize adds its name labels to the selector.
         assert spec["podSelector"]["matchLabels"] == {
             "app.kubernetes.io/component": component,
@@ -384,8 +508,8 @@ def assert_network_policies(objects: dict, database: str, use_redis: bool, web: 
         for rule in others:
             for peer in rule["to"]:
                 ipaddress.ip_network(peer["ipBlock"]["cidr"])
-        if component == "migration":
-            assert "ingress" not in spec  # nothing may reach the Job's pod
+        if component != "web":
+            assert "ingress" not in spec  # nothing may reach a Job's pod
             continue
         # Only the ingress controller and Prometheus, and only on the service's port.
         sources = [
@@ -423,12 +547,19 @@ def test_deployment_doc_is_written_for_the_target(bake, deployment):
     doc = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
     must = {
         "vm": ["useradd", "venv", "alembic upgrade head", "certbot", "systemctl enable --now",
-               "journalctl", "systemctl reload"],
-        "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint"],
+               "journalctl", "systemctl reload", "ufw allow 443/tcp", "ufw limit 22/tcp",
+               "fail2ban-client status", "unattended-upgrades", "MaxRetentionSec",
+               "## Backups and restore", "enable --now my-service-backup.timer",
+               "-m my_service.db.backup restore"],
+        "docker-compose": ["docker compose up --build", "migrate", ".env", "hadolint",
+                           "## Backups and restore", "docker compose run --rm backup",
+                           "pg_restore --clean"],
         "kubernetes": ["kubectl apply -k", "secrets.env", "kubectl kustomize", "Job",
-                       "NetworkPolicy", "SECRETS_DIR", "To rotate a secret", "ingress-nginx"],
+                       "NetworkPolicy", "SECRETS_DIR", "To rotate a secret", "ingress-nginx",
+                       "## Backups and restore", "--from=cronjob/my-service-backup",
+                       "my-service-backups"],
         "paas": ["Procfile", "Railway", "Render", "Heroku", "release: alembic upgrade head",
-                 "METRICS_TOKEN"],
+                 "METRICS_TOKEN", "## Backups and restore", "pg:backups:schedule"],
     }  # fmt: skip
     for needle in must[deployment]:
         assert needle in doc, needle

@@ -1,8 +1,9 @@
-"""The README's options table is kept in step with cookiecutter.json."""
+"""The README's options table is kept in step with cookiecutter.json, and its quick start with
+`.ci/run`."""
 
 import re
 
-from tests.helpers.template import CONFIG, ROOT, public_options
+from tests.helpers.template import CONFIG, ROOT, public_options, quick_start
 
 
 def _label(key):
@@ -42,3 +43,17 @@ def test_every_question_and_choice_has_a_label():
         assert key in prompts, key
         if isinstance(value, list):
             assert set(prompts[key]) == {"__prompt__", *value}, key
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    commands = quick_start()
+    assert set(commands) == {
+        "Generate a project with the default answers",
+        "Run the template's tests",
+    }
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert commands["Run the template's tests"] in ci_lines
+    # Both start in a venv: a plain `python3 -m pip` is refused where python3 is externally
+    # managed (PEP 668), see tests/live/test_quick_start.py.
+    for command in commands.values():
+        assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && "), command

@@ -1,13 +1,27 @@
-"""Bad answers are refused by the pre-generation hook: one line naming the field,
-exit code 1, and nothing left on disk. Its check() is called directly for each case too,
-and its table of refused combinations is held to the options and the bake matrix."""
+"""Bad answers are refused by the pre-generation hook: one line naming the field, then one
+command that generates again with every other answer given, exit code 1, and nothing left on
+disk. Its check() is called directly for each case too, and its table of refused
+combinations is held to the options and the bake matrix."""
 
+import os
+import shlex
 import subprocess
 import sys
 
+import pexpect
 import pytest
+import yaml
 
-from tests.helpers.template import PRE_HOOK, ROOT, choices, defaults, is_refused, matrix
+from tests.helpers.template import (
+    CONFIG,
+    PRE_HOOK,
+    ROOT,
+    choices,
+    defaults,
+    is_refused,
+    matrix,
+    public_options,
+)
 
 BAD_ANSWERS = [
     ({"project_slug": "My-Service"}, "project_slug"),
@@ -147,3 +161,73 @@ def test_value_outside_the_choices_is_refused(tmp_path, answers, field):
     assert result.returncode != 0
     assert field in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rerun_command_gives_every_answer_with_the_refused_one_last():
+    answers = {**rendered(project_name="Bob's API", database="sqlite"), "_template": "gh:o/t"}
+    words = shlex.split(PRE_HOOK.rerun_command(answers, "database"))
+    assert words[:3] == ["cookiecutter", "--no-input", "gh:o/t"]
+    given = [word.split("=", 1) for word in words[3:]]
+    assert given[-1] == ["database", "sqlite"]
+    assert dict(given) == {k: PRE_HOOK.shown(v) for k, v in answers.items() if k[0] != "_"}
+
+
+def test_rerun_command_derives_the_slug_again_when_the_name_is_refused():
+    words = shlex.split(PRE_HOOK.rerun_command(rendered(project_name=" "), "project_name"))
+    assert words[-1] == "project_name= "
+    assert not [word for word in words if word.startswith("project_slug=")]
+
+
+def test_refusal_after_interactive_answers_prints_a_command_that_reruns(tmp_path):
+    """Thirteen answers typed at a terminal, the deployment refused with the database: the
+    printed command, with the one answer changed, generates the project."""
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "PWD": str(work), "TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "200"}
+    typed = {
+        "project_name": "Orders API",
+        "domain_name": "orders.example.com",
+        "database": str(choices("database").index("sqlite") + 1),
+        "deployment": str(choices("deployment").index("kubernetes") + 1),
+        "ci": str(choices("ci").index("gitlab") + 1),
+    }
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "cookiecutter", str(ROOT)],
+        cwd=str(work),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    for key in public_options():
+        prompt = CONFIG["__prompts__"][key]
+        label = prompt["__prompt__"] if isinstance(prompt, dict) else prompt
+        child.expect_exact(label)
+        # A choice prompt lists its choices, then asks: answer after the last line of it.
+        if isinstance(prompt, dict):
+            child.expect_exact("Choose from")
+        child.sendline(typed.get(key, ""))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    lines = child.before.replace("\r", "").splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith("ERROR: database:"))
+    assert lines[error + 1] == "Change database in this command and run it again:"
+    command = lines[error + 2]
+    assert list(work.iterdir()) == []
+
+    words = shlex.split(command)
+    assert words[-1] == "database=sqlite"
+    assert {"project_name=Orders API", "domain_name=orders.example.com", "ci=gitlab"} <= set(words)
+    words[-1] = "database=postgresql"
+    rerun = subprocess.run(
+        [sys.executable, "-m", *words], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    answers = yaml.safe_load((work / "orders_api" / ".template-answers.yaml").read_text())
+    context = answers["default_context"]
+    assert (context["database"], context["deployment"], context["ci"]) == (
+        "postgresql",
+        "kubernetes",
+        "gitlab",
+    )

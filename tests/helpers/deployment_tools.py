@@ -66,3 +66,14 @@ def nginx_test(site: str, work: Path, *, stock: bool = False) -> subprocess.Comp
         system_tool("nginx"), "-t", "-q", "-p", str(work), "-c", str(work / "nginx.conf"),
         "-e", "stderr",
     )  # fmt: skip
+
+
+def fail2ban_regex(lines: list[str], filter_file: Path, work: Path) -> tuple[int, int]:
+    """(lines read, lines matched) by Debian's `fail2ban-regex` with the filter on these lines."""
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / f"fail2ban-{len(list(work.iterdir()))}.log"
+    log.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    result = run(system_tool("fail2ban-regex"), str(log), str(filter_file))
+    found = re.search(r"^Lines: (\d+) lines, \d+ ignored, (\d+) matched", result.stdout, re.M)
+    assert result.returncode == 0 and found, output(result)
+    return int(found.group(1)), int(found.group(2))

@@ -38,6 +38,19 @@ def load_hook(name: str) -> ModuleType:
     return module
 
 
+def quick_start() -> dict[str, str]:
+    """The README's quick-start commands (the one-line blocks under a comment), by that
+    comment: what a new user types first, and what `.ci/run` runs."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start\n")[1].split("\n## ")[0]
+    commands = {}
+    for block in section.split("```sh\n")[1:]:
+        lines = block.split("```")[0].strip().splitlines()
+        if len(lines) == 2 and lines[0].startswith("# "):
+            commands[lines[0].removeprefix("# ").split(" (")[0]] = lines[1]
+    return commands
+
+
 PRE_HOOK = load_hook("pre_gen_project")
 POST_HOOK = load_hook("post_gen_project")
 
@@ -145,8 +158,11 @@ def expected_images(answers: dict) -> dict[str, dict[str, str]]:
     images = module.images
     backing = {s["compose_name"]: s["image"] for s in module.chosen}
     in_ci = {s["ci_name"]: s["image"] for s in module.chosen}
+    # The backup service runs a server database's own image (its dump program's version).
+    databases = [s["image"] for s in module.chosen if "backup" in s]
+    dumps = {"backup": databases[0]} if databases else {}
     return {
-        "compose.yaml": {**backing, "nginx": images["nginx"]},
+        "compose.yaml": {**backing, **dumps, "nginx": images["nginx"]},
         ".github/workflows/ci.yml": in_ci,
         ".gitlab/ci/test-services.yml": in_ci,
         ".gitlab-ci.yml": {".uv": images["uv_ci"]},

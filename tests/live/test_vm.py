@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.deployment_tools import SERVICE, dummy_certificate, system_tool
+from tests.helpers.deployment_tools import SERVICE, dummy_certificate, fail2ban_regex, system_tool
 from tests.helpers.drills import worker_pids
 from tests.helpers.running_service import free_port, install, start
 
@@ -186,6 +186,8 @@ def stack(request, bake, uv, postgresql, tmp_path):
             "http": f"http://127.0.0.1:{http_port}",
             "service": service,
             "access_log": work / f"{SERVICE}.access.log",
+            "project": project,
+            "work": work,
         }
     finally:
         if nginx is not None and nginx.poll() is None:
@@ -246,6 +248,23 @@ def test_a_burst_over_the_limit_gets_429_but_health_is_exempt(stack):
     assert set(limited) <= {200, 429}, limited
     assert set(health) == {200}, health
     assert prefixed.count(429) > 0 and set(prefixed) <= {404, 429}, prefixed
+
+    # The generated Fail2Ban filter, on the lines nginx just wrote: every 429 counts against
+    # the client, no 200 or 404 does.
+    deadline = time.monotonic() + 10
+    while len(records := json_lines(stack["access_log"])) < 450 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lines = stack["access_log"].read_text(encoding="utf-8").splitlines()
+    by_status = {
+        status: [ln for ln in lines if f'"status":{status},' in ln] for status in (200, 404, 429)
+    }
+    assert len(by_status[429]) == limited.count(429) + prefixed.count(429), len(records)
+    filter_file = stack["project"] / "deploy" / "fail2ban" / "filter.d" / f"{SERVICE}.conf"
+    work = stack["work"] / "fail2ban"
+    flood = by_status[429]
+    assert fail2ban_regex(flood, filter_file, work) == (len(flood), len(flood))
+    ordinary = by_status[200] + by_status[404]
+    assert ordinary and fail2ban_regex(ordinary, filter_file, work) == (len(ordinary), 0)
 
 
 def test_an_unknown_host_gets_no_answer(stack):

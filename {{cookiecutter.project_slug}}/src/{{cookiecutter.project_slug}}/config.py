@@ -7,6 +7,9 @@ import re
 from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
+{%- if cookiecutter.database != "none" %}
+from pathlib import Path
+{%- endif %}
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -92,6 +95,9 @@ class Settings(BaseSettings):
     db_pool_recycle: int = Field(default=1800, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
+    # db/backup.py writes backups here and keeps the newest BACKUP_KEEP of them.
+    backup_dir: Path = Path("backups")
+    backup_keep: int = Field(default=14, ge=1)
 {%- endif %}
 {%- if cookiecutter.use_redis %}
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
