@@ -166,9 +166,7 @@ def test_vm_systemd_unit_verifies_and_is_hardened(bake, tmp_path, framework):
 def env_example(project: Path) -> dict[str, str]:
     """The settings' defaults as .env.example documents them."""
     text = (project / ".env.example").read_text(encoding="utf-8")
-    return dict(
-        line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#"
-    )
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -262,8 +260,10 @@ COMPOSE_COMBOS = [
 @pytest.mark.parametrize(
     "answers",
     COMPOSE_COMBOS,
-    ids=lambda a: f"{a['framework']}-{a['database']}-redis-{a['use_redis']}".lower()
-    + ("-jobs" if a.get("background_jobs") else ""),
+    ids=lambda a: (
+        f"{a['framework']}-{a['database']}-redis-{a['use_redis']}".lower()
+        + ("-jobs" if a.get("background_jobs") else "")
+    ),
 )
 def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     project = bake(deployment="docker-compose", **answers)
