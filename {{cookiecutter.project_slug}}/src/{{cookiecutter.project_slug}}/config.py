@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     redis_timeout: float = Field(default=1.0, gt=0)
 {%- endif %}
 {%- if cookiecutter.background_jobs %}
-    # Background jobs (src/{{ cookiecutter.project_slug }}/jobs): what the worker consumes and how.
+    # Background jobs (the jobs package): what the worker consumes and how.
     jobs_queues: CommaList = [DEFAULT_QUEUE]
     jobs_processes: int = Field(default=2, ge=1)
     jobs_threads: int = Field(default=4, ge=1)
@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     jobs_metrics_address: str = "127.0.0.1"
     jobs_metrics_port: int = Field(default=9191, ge=0, le=65535)
     # The file each worker process touches while its threads are alive; the liveness check
-    # (`python -m {{ cookiecutter.project_slug }}.jobs.health`) fails once it is older than the max age.
+    # (jobs/health.py) fails once it is older than the max age.
     # Empty: a file named after the service in the temporary directory.
     jobs_liveness_file: str = ""
     jobs_liveness_max_age: float = Field(default=30.0, gt=0)

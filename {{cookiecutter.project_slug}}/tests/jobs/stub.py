@@ -10,8 +10,14 @@ from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
 from {{ cookiecutter.project_slug }}.config import DEFAULT_QUEUE
-from {{ cookiecutter.project_slug }}.core.logs import configure_logging
-from {{ cookiecutter.project_slug }}.jobs.broker import broker, import_actors, middleware
+from {{ cookiecutter.project_slug }}.core.logs import (
+    configure_logging,
+)
+from {{ cookiecutter.project_slug }}.jobs.broker import (
+    broker,
+    import_actors,
+    middleware,
+)
 from tests.settings import base_settings
 
 # Small backoffs, so retries happen within a test: 10 ms doubling up to 40 ms, 3 retries.

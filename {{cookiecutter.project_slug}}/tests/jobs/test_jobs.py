@@ -16,11 +16,24 @@ import pytest
 from dramatiq import Worker
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.project_slug }}.config import DEFAULT_QUEUE, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    DEFAULT_QUEUE,
+    get_settings,
+)
 from {{ cookiecutter.project_slug }}.core import request_id
-from {{ cookiecutter.project_slug }}.jobs import ACTOR_MODULES, health, metrics
-from {{ cookiecutter.project_slug }}.jobs.__main__ import arguments, metrics_directory
-from {{ cookiecutter.project_slug }}.jobs.dead_letters import describe, parser
+from {{ cookiecutter.project_slug }}.jobs import (
+    ACTOR_MODULES,
+    health,
+    metrics,
+)
+from {{ cookiecutter.project_slug }}.jobs.__main__ import (
+    arguments,
+    metrics_directory,
+)
+from {{ cookiecutter.project_slug }}.jobs.dead_letters import (
+    describe,
+    parser,
+)
 from tests.settings import METRICS_TOKEN, base_settings
 
 from .stub import STUB_SETTINGS, drain

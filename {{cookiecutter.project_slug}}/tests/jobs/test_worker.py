@@ -1,4 +1,4 @@
-"""A real worker process (`python -m {{ cookiecutter.project_slug }}.jobs`) against the Redis in REDIS_URL, and the
+"""A real worker process (`python -m <package>.jobs`) against the Redis in REDIS_URL, and the
 dead-letter command on the broker's own keys. Skipped without a server, as the other Redis
 tests are."""
 
@@ -15,12 +15,16 @@ import pytest
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
-from {{ cookiecutter.project_slug }}.config import DEFAULT_QUEUE, Settings
+from {{ cookiecutter.project_slug }}.config import (
+    DEFAULT_QUEUE,
+    Settings,
+)
 from {{ cookiecutter.project_slug }}.jobs import dead_letters
 from {{ cookiecutter.project_slug }}.jobs.broker import create_broker
 from tests.settings import base_settings
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+PACKAGE = "{{ cookiecutter.project_slug }}"
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set REDIS_URL to test against Redis")
 
 
@@ -96,8 +100,8 @@ def test_a_real_worker_runs_jobs_and_stops_on_sigterm(real_broker, settings, tmp
     sent = real_broker.enqueue(message("record_done", f"work-{uuid.uuid4().hex}"))
     done_event = "work_recorded"
 {%- endif %}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "{{ cookiecutter.project_slug }}.jobs"],
+    worker = subprocess.Popen(  # noqa: S603 - this interpreter, this package
+        [sys.executable, "-m", f"{PACKAGE}.jobs"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

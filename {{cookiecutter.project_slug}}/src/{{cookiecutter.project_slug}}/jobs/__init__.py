@@ -1,7 +1,7 @@
 """Background jobs: Dramatiq on Redis.
 
 `broker` builds the broker from the settings, `middleware` writes the JSON log lines and the
-metrics of every job, `__main__` is the worker command (`python -m {{ cookiecutter.project_slug }}.jobs`),
+metrics of every job, `__main__` is the worker command (`python -m <package>.jobs`),
 `dead_letters` the operator's command for jobs that failed for good, `health` the worker's
 liveness check.
 """

@@ -1,4 +1,6 @@
-"""The worker: `python -m {{ cookiecutter.project_slug }}.jobs` runs Dramatiq's with the settings.
+"""The worker, Dramatiq's, run with the settings:
+
+    python -m {{ cookiecutter.project_slug }}.jobs
 
 JOBS_PROCESSES processes of JOBS_THREADS threads consume JOBS_QUEUES; a process of its own
 serves their summed metrics on JOBS_METRICS_ADDRESS:JOBS_METRICS_PORT. On SIGTERM the running
@@ -13,8 +15,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-from {{ cookiecutter.project_slug }}.config import Settings, get_settings
-from {{ cookiecutter.project_slug }}.core.logs import configure_logging
+from {{ cookiecutter.project_slug }}.config import (
+    Settings,
+    get_settings,
+)
+from {{ cookiecutter.project_slug }}.core.logs import (
+    configure_logging,
+)
 from {{ cookiecutter.project_slug }}.jobs import ACTOR_MODULES
 
 PACKAGE = "{{ cookiecutter.project_slug }}"

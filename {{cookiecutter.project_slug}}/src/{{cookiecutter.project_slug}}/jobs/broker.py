@@ -24,13 +24,18 @@ from dramatiq.middleware import (
 )
 from redis import ConnectionPool, Redis
 
-from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    Settings,
+    get_settings,
+)
 from {{ cookiecutter.project_slug }}.jobs import ACTOR_MODULES
 from {{ cookiecutter.project_slug }}.jobs.middleware import (
     JobContext,
     Liveness,
 )
-from {{ cookiecutter.project_slug }}.redis_client.options import pool_options
+from {{ cookiecutter.project_slug }}.redis_client.options import (
+    pool_options,
+)
 
 
 def import_actors() -> None:

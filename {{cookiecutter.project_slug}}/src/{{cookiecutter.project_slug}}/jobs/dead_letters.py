@@ -1,8 +1,8 @@
 """Dead letters: the jobs that failed on every try, kept JOBS_DEAD_LETTER_TTL in Redis.
 
-    python -m {{ cookiecutter.project_slug }}.jobs.dead_letters list [--limit N]
-    python -m {{ cookiecutter.project_slug }}.jobs.dead_letters requeue (MESSAGE_ID ... | --all)
-    python -m {{ cookiecutter.project_slug }}.jobs.dead_letters delete (MESSAGE_ID ... | --all)
+    python -m <package>.jobs.dead_letters list [--limit N]
+    python -m <package>.jobs.dead_letters requeue (MESSAGE_ID ... | --all)
+    python -m <package>.jobs.dead_letters delete (MESSAGE_ID ... | --all)
 
 `list` prints one JSON object per message, oldest first: its id (the `message_id` of its log
 lines), actor, arguments, the request_id that sent it, its tries and its last error. `requeue`
@@ -20,7 +20,10 @@ from dramatiq import Broker, Message
 from dramatiq.common import q_name
 from redis import Redis
 
-from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    Settings,
+    get_settings,
+)
 from {{ cookiecutter.project_slug }}.jobs.broker import (
     create_broker,
     create_client,
@@ -120,7 +123,7 @@ def describe(queue: str, message: Message[Any], dead_since: float) -> dict[str, 
 
 def parser() -> argparse.ArgumentParser:
     found = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.project_slug }}.jobs.dead_letters",
+        prog=f"python -m {__spec__.name if __spec__ else __name__}",
         description="List, requeue or delete the jobs that failed on every try.",
     )
     found.add_argument("--queue", action="append", help="a queue (default: JOBS_QUEUES)")

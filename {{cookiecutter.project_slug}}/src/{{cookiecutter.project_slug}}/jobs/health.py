@@ -1,4 +1,6 @@
-"""The worker's liveness check: `python -m {{ cookiecutter.project_slug }}.jobs.health`.
+"""The worker's liveness check:
+
+    python -m {{ cookiecutter.project_slug }}.jobs.health
 
 Exits 0 while the liveness file (JOBS_LIVENESS_FILE) is younger than JOBS_LIVENESS_MAX_AGE,
 1 otherwise, with the reason on stderr. The compose healthcheck and the Kubernetes liveness
@@ -9,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from {{ cookiecutter.project_slug }}.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    Settings,
+    get_settings,
+)
 
 
 def problem(settings: Settings, now: float | None = None) -> str | None:

@@ -22,8 +22,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from {{ cookiecutter.project_slug }}.config import Settings, get_settings
-from {{ cookiecutter.project_slug }}.core.logs import configure_logging, get_logger
+from {{ cookiecutter.project_slug }}.config import (
+    Settings,
+    get_settings,
+)
+from {{ cookiecutter.project_slug }}.core.logs import (
+    configure_logging,
+    get_logger,
+)
 
 BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0)
 
@@ -41,11 +47,10 @@ class DeadLetters(Collector):
     """The number of messages in each queue's dead letters, read at each scrape."""
 
     def __init__(self, settings: Settings) -> None:
-        # Imported here: the broker module sets the global broker, which the web never needs
-        # for this collector.
-        from {{ cookiecutter.project_slug }}.jobs.dead_letters import DeadLetterQueue
+        # Imported here: dead_letters imports the broker, whose middleware imports this module.
+        from {{ cookiecutter.project_slug }}.jobs import dead_letters
 
-        self.queues = [DeadLetterQueue(settings, queue) for queue in settings.jobs_queues]
+        self.queues = [dead_letters.DeadLetterQueue(settings, q) for q in settings.jobs_queues]
         self.log = get_logger("jobs.metrics")
 
     def collect(self) -> Iterable[Metric]:

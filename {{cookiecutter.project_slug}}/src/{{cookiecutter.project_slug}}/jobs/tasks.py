@@ -14,9 +14,15 @@ import dramatiq
 import structlog
 from redis import Redis
 
-from {{ cookiecutter.project_slug }}.config import DEFAULT_QUEUE, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    DEFAULT_QUEUE,
+    get_settings,
+)
 from {{ cookiecutter.project_slug }}.core.logs import timestamp
-from {{ cookiecutter.project_slug }}.jobs.broker import broker, create_client
+from {{ cookiecutter.project_slug }}.jobs.broker import (
+    broker,
+    create_client,
+)
 
 logger = structlog.get_logger("jobs.tasks")
 # How long the record of a piece of work done is kept.

@@ -11,12 +11,17 @@ import dramatiq
 import structlog
 from sqlalchemy import CursorResult, update
 
-from {{ cookiecutter.project_slug }}.config import DEFAULT_QUEUE, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    DEFAULT_QUEUE,
+    get_settings,
+)
 from {{ cookiecutter.project_slug }}.db.base import utcnow
 from {{ cookiecutter.project_slug }}.db.session import Database
 from {{ cookiecutter.project_slug }}.items.models import Item
 from {{ cookiecutter.project_slug }}.jobs.broker import broker
-from {{ cookiecutter.project_slug }}.jobs.middleware import run_coroutine
+from {{ cookiecutter.project_slug }}.jobs.middleware import (
+    run_coroutine,
+)
 
 logger = structlog.get_logger("items.jobs")
 # The worker process's database, made on its first job.

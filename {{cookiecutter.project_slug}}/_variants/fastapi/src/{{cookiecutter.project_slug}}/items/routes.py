@@ -10,7 +10,9 @@ from {{ cookiecutter.project_slug }}.core.pagination import (
 )
 from {{ cookiecutter.project_slug }}.db.session import SessionDep
 {%- if cookiecutter.background_jobs %}
-from {{ cookiecutter.project_slug }}.items.jobs import enqueue_processing
+from {{ cookiecutter.project_slug }}.items.jobs import (
+    enqueue_processing,
+)
 {%- endif %}
 from {{ cookiecutter.project_slug }}.items.repository import (
     ItemRepository,

@@ -11,7 +11,10 @@ import dramatiq
 import structlog
 from sqlalchemy import CursorResult, update
 
-from {{ cookiecutter.project_slug }}.config import DEFAULT_QUEUE, get_settings
+from {{ cookiecutter.project_slug }}.config import (
+    DEFAULT_QUEUE,
+    get_settings,
+)
 from {{ cookiecutter.project_slug }}.db.base import utcnow
 from {{ cookiecutter.project_slug }}.db.session import Database
 from {{ cookiecutter.project_slug }}.items.models import Item
