@@ -154,6 +154,8 @@ def drilled(request, cookies_session, uv, tmp_path_factory):
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     drill = Drilled(project, env, redis, tmp_path_factory.mktemp("job-logs"))
+    drill.postgresql = postgresql
+    drill.database = combo_id(combo).replace("-", "_")
     yield drill
     drill.stop_workers()
     drill.web.stop()
@@ -235,6 +237,54 @@ def test_sigterm_under_load_loses_nothing_and_exits_within_the_grace(drill_recor
     )
     assert code == 0
     assert seconds <= SHUTDOWN_GRACE + 2
+    drilled.stop_workers()
+
+
+def count(pg, database, where):
+    return int(pg.sql(f"SELECT count(*) FROM {where}", database).strip())
+
+
+def test_a_job_still_running_after_the_grace_is_redelivered(drill_record, drilled):
+    # A job held up past JOBS_SHUTDOWN_GRACE: another session locks its item's row.
+    (item_id,) = drilled.create(1)
+    pg = drilled.postgresql
+    holder = subprocess.Popen(
+        [str(pg.bin / "psql"), "-h", str(pg.dir), "-p", str(pg.port), "-U", "postgres",
+         "-d", drilled.database, "-c",
+         f"BEGIN; SELECT id FROM items WHERE id = {item_id} FOR UPDATE; SELECT pg_sleep(60);"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    grace = 2
+    try:
+        deadline = time.monotonic() + 10
+        while not count(pg, drilled.database, "pg_locks WHERE mode = 'RowShareLock'"):
+            assert time.monotonic() < deadline, "the row was never locked"
+            time.sleep(0.1)
+        # Far below DB_STATEMENT_TIMEOUT_MS (5 s): the job is still waiting when the grace ends.
+        worker = drilled.worker(JOBS_SHUTDOWN_GRACE=str(grace))
+        deadline = time.monotonic() + 10
+        while not count(pg, drilled.database, "pg_stat_activity WHERE wait_event_type = 'Lock'"):
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.1)
+        code, seconds = worker.stop(signal.SIGTERM)
+    finally:
+        # The server keeps the lock while its session sleeps, client gone or not: end it.
+        pg.sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+            drilled.database,
+        )
+        holder.wait(timeout=10)
+    assert drilled.unprocessed([item_id]) == {item_id}
+    drilled.worker()
+    waited = drilled.wait_processed([item_id], timeout=60)
+    drill_record("jobs: running past the grace", sent=1, faults=1, errors=0)
+    print(
+        f"a job held past the grace: worker exited {code} in {seconds:.1f} s (grace {grace} s); "
+        f"redelivered and done {waited:.1f} s after a new worker started"
+    )
+    assert seconds <= grace + 3
+    assert processed_counts(drilled.records())[item_id] == 1
     drilled.stop_workers()
 
 
