@@ -25,7 +25,8 @@ wsgi_app = f"{PACKAGE}.app:create_app()"
 # (HUP, TERM, max_requests) answers the requests already on their way to it.
 worker_class = f"{PACKAGE}.core.worker.Worker"
 {%- else %}
-worker_class = "gthread"
+# gthread, whose threads get only requests that arrived whole (REQUEST_READ_TIMEOUT).
+worker_class = f"{PACKAGE}.core.worker.Worker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 {%- endif %}
 

@@ -5,9 +5,11 @@ Each combination is baked, migrated against a real server and started under its 
 records what it did in the summary printed at the end of the run (tests/conftest.py).
 """
 
+import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -39,6 +41,8 @@ COMBOS = [
 SERVER_OF = {"postgresql": "postgresql", "mysql": "mariadb"}
 LOAD_REQUESTS = int(os.environ.get("DRILL_REQUESTS", "2000"))
 CONCURRENCY = 32
+# The drilled services' REQUEST_READ_TIMEOUT: short, so the slow-client drill takes seconds.
+READ_TIMEOUT = 2
 
 
 def combo_id(combo):
@@ -89,6 +93,7 @@ def drilled(request, cookies_session, uv):
         "RATE_LIMIT": "1000000/minute",
         "HEALTH_CHECK_TIMEOUT": "1",
         "LOG_LEVEL": "INFO",
+        "REQUEST_READ_TIMEOUT": str(READ_TIMEOUT),
     }
     redis = None
     if combo["use_redis"]:
@@ -148,6 +153,125 @@ def test_reload_with_hup_drops_nothing(drill_record, drilled):
     assert unanswered == [], f"accepted but never answered: {unanswered}; {outcome.summary()}"
     new_workers = worker_pids(drilled.service)
     assert new_workers and not (set(new_workers) & set(old_workers)), "HUP did not replace workers"
+
+
+STOP_ROUNDS = 5
+KEEPALIVE_CLIENTS = 8
+
+
+def keepalive_client(url, name, tally):
+    """GET the items over a kept-alive connection until the service stops listening.
+
+    No retries, unlike the load generator. A request that goes out on a connection that has
+    answered before and gets no answer is the failure this drill is about: the service closed
+    a kept-alive connection under a request. A new connection reset before any answer is
+    counted apart: it was queued on the listener in the instant the last process closed it.
+    """
+    reused = False  # whether the next request goes out on a connection that answered before
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for n in itertools.count():
+            request_id = f"{name}-{n}"
+            try:
+                response = client.get(ITEMS, headers={"X-Request-ID": request_id})
+            except httpx.ConnectError:
+                tally["refused"] += 1  # not listening any more: never accepted
+                return
+            except httpx.TransportError as exc:
+                tally["failed" if reused else "reset"].append((request_id, repr(exc)))
+                reused = False
+                continue
+            if response.status_code >= 500:
+                tally["failed"].append((request_id, f"{response.status_code} {response.text}"))
+            else:
+                tally["answered"] += 1
+            reused = response.headers.get("connection", "").lower() != "close"
+
+
+def test_sigterm_under_keepalive_clients_fails_no_request(drill_record, drilled):
+    answered, failed, reset, unanswered = 0, [], [], []
+    for round_ in range(STOP_ROUNDS):
+        if drilled.service.proc.poll() is not None:
+            drilled.start()
+        tallies = [
+            {"answered": 0, "failed": [], "reset": [], "refused": 0}
+            for _ in range(KEEPALIVE_CLIENTS)
+        ]
+        clients = [
+            threading.Thread(target=keepalive_client, args=(drilled.url, f"stop-{round_}-{n}", t))
+            for n, t in enumerate(tallies)
+        ]
+        for client in clients:
+            client.start()
+        time.sleep(1)
+        service = drilled.service
+        service.send_signal(signal.SIGTERM)
+        assert service.proc.wait(timeout=60) == 0, "gunicorn did not exit cleanly"
+        for client in clients:
+            client.join(timeout=30)
+        answered += sum(tally["answered"] for tally in tallies)
+        failed += [failure for tally in tallies for failure in tally["failed"]]
+        reset += [failure for tally in tallies for failure in tally["reset"]]
+        lost = [request_id for tally in tallies for request_id, _ in tally["reset"]]
+        unanswered += accepted(service, lost + [request_id for request_id, _ in failed])
+        drilled.start()
+    drill_record(
+        f"graceful stop (TERM), {KEEPALIVE_CLIENTS} keep-alive clients, x{STOP_ROUNDS}",
+        sent=answered + len(failed) + len(reset),
+        errors=len(failed) + len(unanswered),
+        faults=STOP_ROUNDS,
+        resets_before_accept=len(reset),
+    )
+    assert answered > 0
+    assert failed == [], f"{len(failed)} on kept-alive connections: {failed[:5]}"
+    assert unanswered == [], f"accepted and never answered: {unanswered}"
+
+
+SLOW_CLIENTS = 16  # 4 for each of a Flask service's 4 threads in 2 workers, twice over
+SLOW_REQUEST = (
+    b"POST /api/v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 1000\r\n\r\n{"
+)
+
+
+def probe_live(url):
+    """(status, seconds) of /health/live on a new connection; status 0 for no answer in 1 s."""
+    started = time.monotonic()
+    try:
+        status = httpx.get(f"{url}/health/live", timeout=1).status_code
+    except httpx.TransportError:
+        status = 0
+    return status, time.monotonic() - started
+
+
+def test_slow_clients_stall_nothing_and_get_408(drill_record, drilled):
+    """Clients that declare a body and send one byte of it (the attack that stalled gthread)."""
+    slow, probes = [], []
+    try:
+        for _ in range(SLOW_CLIENTS):
+            sock = socket.create_connection(("127.0.0.1", drilled.service.port), timeout=15)
+            sock.sendall(SLOW_REQUEST)
+            slow.append(sock)
+        started = time.monotonic()
+        while time.monotonic() - started < READ_TIMEOUT * 0.8:
+            probes.append(probe_live(drilled.url))
+            time.sleep(0.05)
+        answers = [sock.recv(64) for sock in slow]
+        waited = time.monotonic() - started
+    finally:
+        for sock in slow:
+            sock.close()
+    statuses = [status for status, _ in probes]
+    slowest = max(seconds for _, seconds in probes)
+    drill_record(
+        f"slow clients ({SLOW_CLIENTS} trickled bodies)",
+        sent=len(probes),
+        errors=sum(status != 200 for status in statuses),
+        faults=SLOW_CLIENTS,
+    )
+    assert statuses == [200] * len(probes), statuses
+    assert slowest < 0.5, f"the slowest probe took {slowest:.2f} s"
+    assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), answers[:3]
+    assert waited < READ_TIMEOUT + 3, f"the trickled requests were held {waited:.1f} s"
 
 
 def test_killed_worker_is_replaced_and_service_keeps_answering(drill_record, drilled):

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # "<count>/<second|minute|hour|day>"; empty turns rate limiting off.
     rate_limit: str = Field(default="100/minute", pattern=r"^(\d+/(second|minute|hour|day))?$")
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Seconds a request may take to arrive (FastAPI: its body, after the headers); then 408
+    # and the connection closes: a client that trickles a request holds nothing for long.
+    request_read_timeout: float = Field(default=10.0, gt=0)
     slow_request_ms: int = Field(default=1000, gt=0)
     health_check_timeout: float = Field(default=1.0, gt=0)
     # Peers whose X-Forwarded-For is read at all, and how many proxies in a row append to it

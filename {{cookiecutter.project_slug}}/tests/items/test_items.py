@@ -41,11 +41,25 @@ def test_list_defaults_to_the_first_twenty(client):
 
 
 @pytest.mark.parametrize(
-    "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "many"}]
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"offset": -1},
+        {"limit": "many"},
+        {"offset": 2**63},
+        {"offset": "13589840520135526242582528"},
+    ],
 )
 def test_list_refuses_out_of_bounds_paging(client, params):
     response = client.get(ITEMS, params=params)
     assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_list_takes_the_largest_offset_every_database_takes(client):
+    page = client.get(ITEMS, params={"offset": 2**63 - 1}).json()
+    assert (page["items"], page["offset"]) == ([], 2**63 - 1)
 
 
 @pytest.mark.parametrize(

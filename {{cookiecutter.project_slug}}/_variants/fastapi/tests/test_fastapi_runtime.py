@@ -2,9 +2,11 @@
 
 import asyncio
 import socket
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import uvicorn
 from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
@@ -15,6 +17,7 @@ from {{ cookiecutter.project_slug }}.core import worker
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.worker import (
     DrainingServer,
+    HttpProtocol,
     Worker,
 )
 
@@ -191,6 +194,44 @@ def test_a_stopping_worker_closes_a_silent_connection_after_the_drain(monkeypatc
     assert took < 2
 
 
+async def quiet_connection(sent: bytes) -> tuple[bytes, float]:
+    """Send `sent` and go quiet: what came back, and after how long the server closed."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        plain_ok, lifespan="off", log_config=None, http=HttpProtocol, timeout_keep_alive=1
+    )
+    server = DrainingServer(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection(*sock.getsockname())
+    started = loop.time()
+    writer.write(sent)
+    reply = await asyncio.wait_for(reader.read(), 5)
+    took = loop.time() - started
+    writer.close()
+    server.should_exit = True
+    await asyncio.wait_for(serving, 10)
+    sock.close()
+    return reply, took
+
+
+def test_a_connection_quiet_before_its_headers_are_in_is_closed():
+    """uvicorn's own protocol holds these open for good."""
+    for sent in (b"", b"GET / HTTP/1.1\r\nHo"):
+        reply, took = asyncio.run(quiet_connection(sent))
+        assert reply == b"", sent
+        assert took < 3, sent
+
+
+def test_a_request_is_answered_and_then_its_connection_kept_for_the_keep_alive_time():
+    reply, took = asyncio.run(quiet_connection(REQUEST))
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"ok")
+    assert took < 3
+
+
 class BrokenStorage(MemoryStorage):
     async def incr(self, *args, **kwargs):
         raise ConnectionError("storage down")
@@ -237,3 +278,45 @@ def test_x_forwarded_proto_is_believed_from_trusted_proxies_only():
     for peer, expected in (("127.0.0.1", "https"), ("203.0.113.5", "http")):
         with TestClient(app, client=(peer, 50000)) as client:
             assert client.get("/test/scheme", headers=headers).json() == {"scheme": expected}
+
+
+def test_a_body_that_stops_arriving_is_408_and_closes_the_connection():
+    """uvicorn waits for a declared body as long as the connection stays open; the service
+    waits REQUEST_READ_TIMEOUT."""
+    app = create_app(base_settings(request_read_timeout=0.2))
+    router = APIRouter()
+
+    @router.post("/test/body")
+    async def body(request: Request) -> dict[str, int]:
+        return {"received": len(await request.body())}
+
+    app.include_router(router)
+    sent: list[MutableMapping[str, Any]] = []
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b'{"na', "more_body": True}
+        await asyncio.sleep(3600)  # the rest never comes
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/test/body",
+        "raw_path": b"/test/body",
+        "query_string": b"",
+        "headers": [(b"content-length", b"100")],
+        "client": ("127.0.0.1", 1),
+    }
+    started = time.monotonic()
+    asyncio.run(app(scope, receive, send))
+    assert time.monotonic() - started < 2
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert orjson.loads(sent[1]["body"])["error"]["code"] == "REQUEST_TIMEOUT"

@@ -43,6 +43,20 @@ def test_a_body_refused_by_its_length_is_read_first_when_it_is_not_huge():
         assert (body.tell() == size) is drained, size
 
 
+def test_chunked_body_over_the_limit_is_413_never_cut_and_parsed():
+    """gunicorn marks a chunked body's stream as terminated: werkzeug would stop at the limit
+    and hand the view the part it read."""
+    app = create_app(base_settings(max_request_bytes=1000))
+    add_test_routes(app)
+    client = app.test_client()
+    chunked = {"Transfer-Encoding": "chunked"}
+    for size, status in ((5000, 413), (1001, 413), (1000, 200)):
+        body = io.BytesIO(b"x" * size)
+        response = client.post("/test/echo", input_stream=body, headers=chunked)
+        assert response.status_code == status, size
+    assert response.get_json() == {"received": 1000}
+
+
 def test_streamed_body_within_the_limit_is_read():
     app = create_app(base_settings(max_request_bytes=1000))
     add_test_routes(app)

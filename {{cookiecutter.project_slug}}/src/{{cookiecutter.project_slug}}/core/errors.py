@@ -48,6 +48,14 @@ class PayloadTooLargeError(AppError):
 DRAIN_FACTOR = 4
 
 
+class RequestTimeoutError(AppError):
+    """The request did not arrive within REQUEST_READ_TIMEOUT; its connection closes after."""
+
+    status_code = 408
+    code = "REQUEST_TIMEOUT"
+    default_message = "The request did not arrive in time"
+
+
 class HeadersTooLargeError(AppError):
     status_code = 431
     code = "REQUEST_HEADER_FIELDS_TOO_LARGE"

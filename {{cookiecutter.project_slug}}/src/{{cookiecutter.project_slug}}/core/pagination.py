@@ -7,13 +7,16 @@ from pydantic import BaseModel, Field
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# The largest OFFSET every supported database takes (a signed 64-bit integer); past it SQLite's
+# driver raised OverflowError, a 500.
+MAX_OFFSET = 2**63 - 1
 
 Row = TypeVar("Row", bound=BaseModel)
 
 
 class PageParams(BaseModel):
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class Page(BaseModel, Generic[Row]):

@@ -4,6 +4,8 @@ Request ID, body-size limit, rate limit, security headers, metrics and the acces
 single layer: each extra layer (and BaseHTTPMiddleware above all) costs throughput.
 """
 
+import asyncio
+import contextlib
 import time
 
 import orjson
@@ -22,6 +24,7 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     HeadersTooLargeError,
     PayloadTooLargeError,
     RateLimitedError,
+    RequestTimeoutError,
     error_body,
 )
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
@@ -51,6 +54,7 @@ class ServiceMiddleware:
         self.app = app
         self.limiter = limiter
         self.max_body = settings.max_request_bytes
+        self.body_timeout = settings.request_read_timeout
         self.clients = ClientAddress(settings.trusted_proxies, settings.forwarded_hops)
         self.headers = _encode(security_headers(settings.is_production))
         self.docs_headers = _encode(security_headers(settings.is_production, DOCS_CSP))
@@ -116,7 +120,7 @@ class ServiceMiddleware:
             elif declared > self.max_body:
                 rejection = PayloadTooLargeError()
                 if declared <= DRAIN_FACTOR * self.max_body:
-                    await self._discard_body(receive)
+                    await self._discard_body(receive, self.body_timeout)
             elif limiter is not None and not exempt:
                 key = client_key(client)
                 wait = (
@@ -129,8 +133,8 @@ class ServiceMiddleware:
             if rejection is not None:
                 await self._send_error(send_with_headers, rejection, rid)
             else:
-                # Without Transfer-Encoding the server stops the body at Content-Length.
-                receive = self._counting(receive) if chunked else receive
+                if declared or chunked:
+                    receive = self._reading_body(receive, chunked)
                 await self.app(scope, receive, send_with_headers)
         except Exception as exc:
             if started_response:
@@ -148,27 +152,48 @@ class ServiceMiddleware:
             request_id.unbind(token)
 
     @staticmethod
-    async def _discard_body(receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                return
+    async def _discard_body(receive: Receive, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):  # the refusal goes out all the same
+            async with asyncio.timeout(timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request" or not message.get("more_body"):
+                        return
 
-    def _counting(self, receive: Receive) -> Receive:
-        """Stop a streamed body once it passes the limit, without reading the rest."""
+    def _reading_body(self, receive: Receive, chunked: bool) -> Receive:
+        """The receive of a request with a body: the body must arrive within
+        REQUEST_READ_TIMEOUT of the headers, and a streamed one stops once past the limit.
+
+        uvicorn itself waits for a declared body for as long as the client keeps the
+        connection open. Once the body is complete, receive() waits for the client to
+        disconnect, which may take as long as it likes.
+        """
         received = 0
+        complete = False
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+        async def body_receive() -> Message:
+            nonlocal received, complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                # An HTTPException passes FastAPI's body parsing unchanged.
+                raise HTTPException(
+                    RequestTimeoutError.status_code,
+                    RequestTimeoutError.default_message,
+                    headers={"Connection": "close"},
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
-                    # An HTTPException passes FastAPI's body parsing unchanged.
+                if chunked and received > self.max_body:
                     raise HTTPException(413, PayloadTooLargeError.default_message)
+                complete = not message.get("more_body", False)
             return message
 
-        return counting_receive
+        return body_receive
 
     async def _send_error(self, send: Send, error: AppError, rid: str) -> None:
         body = orjson.dumps(error_body(error.code, error.message, rid, error.details))

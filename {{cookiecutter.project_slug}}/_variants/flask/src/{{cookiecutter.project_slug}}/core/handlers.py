@@ -14,6 +14,7 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     AppError,
     PayloadTooLargeError,
     RateLimitedError,
+    RequestTimeoutError,
     RequestValidationFailed,
     code_for_status,
     error_body,
@@ -55,6 +56,9 @@ def install(app: Flask, production: bool) -> None:
         response = error_response(exc.status_code, exc.code, exc.message, exc.details)
         if isinstance(exc, RateLimitedError):
             response.headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc, RequestTimeoutError):
+            # The rest of the body may still come; gunicorn closes instead of reading it.
+            response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)

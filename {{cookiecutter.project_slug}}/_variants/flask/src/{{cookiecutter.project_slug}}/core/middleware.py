@@ -5,6 +5,7 @@ A WSGI layer does the work (fixed headers are cheaper to add there than through 
 response object), and one before-request hook refuses what Flask's error handlers answer.
 """
 
+import io
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -106,9 +107,28 @@ def _discard(stream: Any, length: int) -> None:
         length -= len(chunk)
 
 
+def _buffer_streamed_body(environ: dict[str, Any], max_body: int) -> None:
+    """Read a chunked body up to the limit, or refuse it.
+
+    Werkzeug stops reading such a body at MAX_CONTENT_LENGTH and hands the view what it read:
+    a truncated body, parsed as if it were whole. Read here, it is whole or a 413.
+    """
+    stream = environ["wsgi.input"]
+    body = stream.read(max_body + 1)
+    if len(body) > max_body:
+        _discard(stream, (DRAIN_FACTOR - 1) * max_body)
+        raise RequestEntityTooLarge()
+    # From here on it is a body of known length (werkzeug ignores a length sent with chunked).
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    del environ["HTTP_TRANSFER_ENCODING"]
+
+
 def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None:
-    # Werkzeug refuses larger bodies itself, by Content-Length or while streaming.
+    # Werkzeug refuses a larger Content-Length itself; a chunked body is counted here.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    # Read by the gunicorn worker (core/worker.py), which collects each request whole.
+    app.config["REQUEST_READ_TIMEOUT"] = settings.request_read_timeout
     max_body = settings.max_request_bytes
     app.wsgi_app = ServiceMiddleware(app.wsgi_app, settings)  # type: ignore[method-assign]
 
@@ -122,7 +142,9 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
         environ = request.environ
         environ[RULE] = request.url_rule
         # Refused before any view runs, whether or not it would read the body.
-        length = environ.get("CONTENT_LENGTH")
+        # A chunked body's length is what arrives (HTTP ignores a Content-Length beside it).
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        length = None if chunked else environ.get("CONTENT_LENGTH")
         declared = int(length) if length and length.isdigit() else 0
         if declared > max_body:
             if declared <= DRAIN_FACTOR * max_body:
@@ -132,3 +154,5 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
             wait = limiter.retry_after(client_key(environ[CLIENT]))
             if wait is not None:
                 raise RateLimitedError(wait)
+        if chunked:
+            _buffer_streamed_body(environ, max_body)
