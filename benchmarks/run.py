@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +32,8 @@ BARE = Path(__file__).resolve().parent / "bare"
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers.drills import worker_pids  # noqa: E402 - after the path is set
-from tests.helpers.running_service import Service, start  # noqa: E402
-from tests.helpers.servers import PostgreSQL  # noqa: E402
+from tests.helpers.running_service import Service, start, start_worker  # noqa: E402
+from tests.helpers.servers import PostgreSQL, Redis  # noqa: E402
 from tests.helpers.template import matrix  # noqa: E402
 
 FRAMEWORKS = ("fastapi", "flask")
@@ -310,6 +311,97 @@ def bare_url(framework: str, database: str, url: str) -> str:
     return BARE_SCHEMES[framework, database] + url[url.index(":") :]
 
 
+def create_items(url: str, count: int, threads: int = 8) -> list[float]:
+    """POST `count` items, `threads` at a time; each request's seconds."""
+
+    def one(n: int) -> float:
+        body = json.dumps({"name": f"job item {n}"}).encode()
+        request = urllib.request.Request(
+            f"{url}/api/v1/items",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if response.status != 201:
+                raise RuntimeError(f"item creation failed: {response.status}")
+        return time.perf_counter() - started
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def jobs_figures(work: Path, pg: PostgreSQL, items: int) -> list[tuple[str, ...]]:
+    """Per framework: creating an item with and without background_jobs (one gunicorn worker,
+    the same Redis), and the example job's throughput in one worker process."""
+    redis = Redis()
+    rows = []
+    try:
+        for framework in FRAMEWORKS:
+            figures = {}
+            for jobs in (False, True):
+                project = bake(
+                    work / f"jobs-{framework}-{jobs}",
+                    framework=framework,
+                    database="postgresql",
+                    use_redis="true",
+                    background_jobs=str(jobs).lower(),
+                )
+                subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+                env = {"REDIS_URL": redis.url(db=1 if jobs else 2)}
+                database = f"bench_jobs_{framework}_{str(jobs).lower()}"
+                url = pg.create_database(database)
+                subprocess.run(
+                    [uv(), "run", "--no-sync", "alembic", "upgrade", "head"],
+                    cwd=project,
+                    env={**os.environ, "DATABASE_URL": url},
+                    check=True,
+                    capture_output=True,
+                )
+                env["DATABASE_URL"] = url
+                server = serve(project, env, None, work)
+                try:
+                    create_items(server.url, 20)  # warm up
+                    started = time.perf_counter()
+                    seconds = create_items(server.url, items)
+                    figures[jobs] = (items / (time.perf_counter() - started), seconds)
+                finally:
+                    server.stop()
+                if jobs:
+                    # Every item created above has a job waiting: one process drains them.
+                    worker = start_worker(
+                        project,
+                        {**env, "JOBS_PROCESSES": "1", "JOBS_THREADS": "8", "LOG_LEVEL": "INFO"},
+                        work,
+                    )
+                    started = time.perf_counter()
+                    deadline = started + 300
+                    done = 0
+                    while done < items + 20 and time.perf_counter() < deadline:
+                        time.sleep(0.05)
+                        done = sum(
+                            1 for r in worker.records() if r.get("event") == "item_processed"
+                        )
+                    elapsed = time.perf_counter() - started
+                    worker.stop()
+                    figures["worker"] = done / elapsed
+            (plain_rps, plain), (jobs_rps, with_jobs) = figures[False], figures[True]
+            rows.append(
+                (
+                    framework,
+                    f"{plain_rps:,.0f}",
+                    f"{median(plain) * 1000:.1f}",
+                    f"{jobs_rps:,.0f}",
+                    f"{median(with_jobs) * 1000:.1f}",
+                    f"{figures['worker']:,.0f}",
+                )
+            )
+    finally:
+        redis.cleanup()
+    return rows
+
+
 def start_postgresql() -> PostgreSQL | None:
     """A private PostgreSQL server when one is installed, else None (its rows are skipped)."""
     return PostgreSQL() if PostgreSQL.binaries() else None
@@ -410,6 +502,19 @@ def main() -> None:
             print("| --- | ---: |")
             for framework in FRAMEWORKS:
                 print(f"| {framework} | {bake_to_green(work, framework):.1f} |")
+
+            items = 50 if args.smoke else 1000
+            print(f"\n## Background jobs ({items} items created 8 at a time, PostgreSQL, Redis)\n")
+            if pg is None or Redis.binaries() is None:
+                print("(skipped: needs PostgreSQL and Redis installed)")
+            else:
+                print(
+                    "| framework | create/s without jobs | p50 ms | create/s with jobs | p50 ms "
+                    "| worker jobs/s (1 process, 8 threads) |"
+                )
+                print("| --- | ---: | ---: | ---: | ---: | ---: |")
+                for row in jobs_figures(work, pg, items):
+                    print(f"| {' | '.join(row)} |")
     finally:
         for path in METRICS_DIRS:
             shutil.rmtree(path, ignore_errors=True)

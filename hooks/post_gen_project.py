@@ -33,7 +33,8 @@ def matches(when, answers):
 
 
 def expand(path, answers):
-    return path.replace("{pkg}", answers["project_slug"])
+    slug = answers["project_slug"]
+    return path.replace("{pkg}", slug).replace("{service}", slug.replace("_", "-"))
 
 
 def fill(source, answers):

@@ -26,6 +26,7 @@ PROJECT_IMPORTS = {
     "fastapi",
     "flask",
     "flask_cors",
+    "dramatiq",
     "flask_limiter",
     "gunicorn",
     "httpx",
@@ -77,6 +78,12 @@ REFUSALS = [
         "field": "database",
         "reason": "a PaaS gives each release a fresh, ephemeral disk: data would be lost. "
         "Choose database=postgresql (or mysql).",
+    },
+    {
+        "when": {"background_jobs": True, "use_redis": False},
+        "field": "background_jobs",
+        "reason": "the jobs queue lives in Redis (Dramatiq's Redis broker). "
+        "Choose use_redis=true, or background_jobs=false.",
     },
 ]
 
@@ -147,8 +154,9 @@ def check(answers):
     if not VERSION_RE.match(version):
         return f"version: {version!r} is not a PEP 440 version (e.g. 0.1.0)."
 
-    if not isinstance(answers["use_redis"], bool):
-        return "use_redis: must be true or false."
+    for flag in ("use_redis", "background_jobs"):
+        if not isinstance(answers[flag], bool):
+            return f"{flag}: must be true or false."
 
     return refusal(answers)
 

@@ -7,6 +7,7 @@ import pytest
 from tests.helpers.checks import problems, rendered_images, ruff
 from tests.helpers.template import (
     MANIFEST,
+    MATRIX_KEYS,
     POST_HOOK,
     choices,
     combo_id,
@@ -22,7 +23,7 @@ MATRIX = matrix()
 
 
 def test_matrix_covers_every_value_of_every_choice():
-    for key in ("framework", "database", "use_redis", "deployment", *rotating_keys()):
+    for key in (*MATRIX_KEYS, *rotating_keys()):
         baked = {combo[key] for combo in MATRIX}
         assert baked == set(choices(key)), key
 

@@ -29,6 +29,7 @@ FRAMEWORKS = ("fastapi", "flask")
 # The most the unit may score in `systemd-analyze security` (0 = locked down, 10 = exposed).
 MAX_EXPOSURE = 2.0
 GUNICORN_GRACEFUL_TIMEOUT = 30
+JOBS = {"use_redis": True, "background_jobs": True}
 
 
 # ---------------------------------------------------------------- vm: nginx + systemd
@@ -268,6 +269,54 @@ def test_vm_fail2ban_jail_loads(bake, tmp_path):
     assert "iptables" in dump or "nftables" in dump  # a ban action on the ports
 
 
+def env_example(project: Path) -> dict[str, str]:
+    """The settings' defaults as .env.example documents them."""
+    text = (project / ".env.example").read_text(encoding="utf-8")
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_vm_worker_unit_verifies_and_is_hardened_like_the_web_one(bake, tmp_path, framework):
+    project = bake(framework=framework, deployment="vm", database="postgresql", **JOBS)
+    systemd = project / "deploy" / "systemd"
+    unit = (systemd / f"{SERVICE}-worker.service").read_text(encoding="utf-8")
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    python.chmod(0o755)
+    installed = f"/srv/{SERVICE}/venv/bin/python"
+    assert f"ExecStart={installed} -m my_service.jobs" in unit
+    copy = tmp_path / f"{SERVICE}-worker.service"
+    copy.write_text(unit.replace(installed, str(python)), encoding="utf-8")
+
+    systemd_analyze = system_tool("systemd-analyze")
+    verify = run(systemd_analyze, "verify", str(copy))
+    assert verify.returncode == 0 and verify.stdout + verify.stderr == "", output(verify)
+    security = run(systemd_analyze, "security", "--offline=yes", "--no-pager", str(copy))
+    found = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", security.stdout)
+    assert found, output(security)
+    assert float(found.group(1)) <= MAX_EXPOSURE, security.stdout
+
+    def settings(text: str) -> dict[str, str]:
+        return dict(
+            line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#"
+        )
+
+    worker = settings(unit)
+    web = settings((systemd / f"{SERVICE}.service").read_text(encoding="utf-8"))
+    # Every sandboxing line of the web unit, the same in the worker's.
+    sandbox = web.keys() - {"Type", "NotifyAccess", "ExecStart", "ExecReload", "Environment"}
+    sandbox -= {"Description", "RuntimeDirectory", "TimeoutStopSec"}
+    assert {key: worker.get(key) for key in sandbox} == {key: web[key] for key in sandbox}
+    defaults = env_example(project)
+    # The supervisor's liveness signal: the watchdog, fed by every worker process.
+    assert float(worker["WatchdogSec"]) >= float(defaults["JOBS_LIVENESS_MAX_AGE"])
+    assert worker["NotifyAccess"] == "all"
+    assert int(worker["TimeoutStopSec"]) > float(defaults["JOBS_SHUTDOWN_GRACE"])
+    assert worker["Environment"] != web["Environment"].split("\n")[-1]
+    assert worker["RuntimeDirectory"] in worker["Environment"]
+
+
 # ---------------------------------------------------------------- containers
 
 
@@ -308,13 +357,19 @@ COMPOSE_COMBOS = [
     for i, (database, redis) in enumerate(
         (d, r) for d in ("sqlite", "postgresql", "mysql", "none") for r in (False, True)
     )
+] + [
+    {"framework": "fastapi", "database": "postgresql", **JOBS},
+    {"framework": "flask", "database": "none", **JOBS},
 ]
 
 
 @pytest.mark.parametrize(
     "answers",
     COMPOSE_COMBOS,
-    ids=lambda a: f"{a['framework']}-{a['database']}-redis-{a['use_redis']}".lower(),
+    ids=lambda a: (
+        f"{a['framework']}-{a['database']}-redis-{a['use_redis']}".lower()
+        + ("-jobs" if a.get("background_jobs") else "")
+    ),
 )
 def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     project = bake(deployment="docker-compose", **answers)
@@ -326,6 +381,8 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     expected = {"app", "nginx"} | ({"migrate", "backup"} if with_db else set())
     expected |= {"db"} if answers["database"] in ("postgresql", "mysql") else set()
     expected |= {"redis"} if answers["use_redis"] else set()
+    jobs = answers.get("background_jobs", False)
+    expected |= {"worker"} if jobs else set()
     assert set(services) == expected
     for name, service in services.items():
         if name not in {"migrate", "backup"}:
@@ -351,6 +408,13 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     for entry in services["app"]["environment"]["TRUSTED_PROXIES"].split(","):
         ipaddress.ip_network(entry, strict=False)
     assert "ports" not in services["app"] and services["nginx"]["ports"]
+    if answers["use_redis"]:
+        # Redis keeps what it holds (the jobs queue above all) across restarts.
+        redis = services["redis"]
+        assert redis["command"] == ["redis-server", "--appendonly", "yes"]
+        assert redis["volumes"] == ["redis-data:/data"]
+    if jobs:
+        assert_compose_worker(project, services, with_db)
 
     # The nginx it runs: compose's service name mapped to loopback for the syntax test.
     site = (project / "deploy" / "compose" / "nginx.conf").read_text(encoding="utf-8")
@@ -360,13 +424,38 @@ def test_compose_file_is_valid_and_complete(bake, tmp_path, answers):
     assert_exposure_rules(site, "zone=requests", tls=False)
 
 
+def assert_compose_worker(project: Path, services: dict, with_db: bool) -> None:
+    worker, app = services["worker"], services["app"]
+    assert worker["command"] == ["python", "-m", "my_service.jobs"]
+    assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "my_service.jobs.health"]
+    assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert ("migrate" in worker["depends_on"]) == with_db
+    # The app's image, settings and sandbox.
+    for key in ("build", "env_file", "environment", "read_only", "tmpfs", "cap_drop"):
+        assert worker[key] == app[key], key
+    grace = float(env_example(project)["JOBS_SHUTDOWN_GRACE"])
+    assert float(worker["stop_grace_period"].removesuffix("s")) > grace
+
+
 @pytest.mark.parametrize(
-    ("framework", "database", "use_redis"),
-    [("fastapi", "postgresql", True), ("flask", "mysql", False), ("flask", "none", True)],
+    ("framework", "database", "use_redis", "background_jobs"),
+    [
+        ("fastapi", "postgresql", True, False),
+        ("flask", "mysql", False, False),
+        ("flask", "none", True, False),
+        ("fastapi", "mysql", True, True),
+        ("flask", "postgresql", True, True),
+    ],
 )
-def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, database, use_redis):
+def test_kustomize_overlays_build_and_validate(
+    bake, tmp_path, framework, database, use_redis, background_jobs
+):
     project = bake(
-        framework=framework, database=database, use_redis=use_redis, deployment="kubernetes"
+        framework=framework,
+        database=database,
+        use_redis=use_redis,
+        background_jobs=background_jobs,
+        deployment="kubernetes",
     )
     kubernetes = project / "deploy" / "kubernetes"
     example = (kubernetes / "secrets.env.example").read_text(encoding="utf-8")
@@ -420,7 +509,9 @@ def test_kustomize_overlays_build_and_validate(bake, tmp_path, framework, databa
         assert ingress["rules"][0]["host"] == host and ingress["tls"][0]["hosts"] == [host]
         assert_ingress_routes_only_public_paths(ingress, framework, overlay)
         assert_secrets_are_files(pod, container, objects)
-        assert_network_policies(objects, database, use_redis, container)
+        assert_network_policies(objects, database, use_redis, container, background_jobs)
+        if background_jobs:
+            assert_kubernetes_worker(project, objects, pod)
         if database != "none":
             job = objects[("Job", f"{SERVICE}-migrate")]["spec"]["template"]["spec"]
             assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
@@ -482,10 +573,40 @@ def assert_secrets_are_files(pod: dict, container: dict, objects: dict) -> None:
     assert variables["SECRETS_DIR"] == mount["mountPath"]
 
 
-def assert_network_policies(objects: dict, database: str, use_redis: bool, web: dict) -> None:
+def assert_kubernetes_worker(project: Path, objects: dict, web_pod: dict) -> None:
+    deployment = objects[("Deployment", f"{SERVICE}-worker")]["spec"]
+    pod = deployment["template"]["spec"]
+    (container,) = pod["containers"]
+    assert deployment["replicas"] >= 2
+    assert container["command"] == ["python", "-m", "my_service.jobs"]
+    health = ["python", "-m", "my_service.jobs.health"]
+    assert container["livenessProbe"]["exec"]["command"] == health
+    assert container["startupProbe"]["exec"]["command"] == health
+    assert set(container["resources"]) == {"requests", "limits"}
+    assert pod["securityContext"] == web_pod["securityContext"]
+    assert container["securityContext"] == web_pod["containers"][0]["securityContext"]
+    assert_secrets_are_files(pod, container, objects)
+    defaults = env_example(project)
+    wanted = float(defaults["JOBS_TIME_LIMIT"]) + float(defaults["JOBS_SHUTDOWN_GRACE"])
+    assert pod["terminationGracePeriodSeconds"] >= wanted
+    variables = {v["name"]: v.get("value") for v in container["env"]}
+    assert variables["JOBS_METRICS_ADDRESS"] == "0.0.0.0"
+    port = container["ports"][0]["containerPort"]
+    assert port == int(defaults["JOBS_METRICS_PORT"])
+    annotations = deployment["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(port)
+    budget = objects[("PodDisruptionBudget", f"{SERVICE}-worker")]["spec"]
+    assert budget["minAvailable"] == 1
+    assert budget["selector"]["matchLabels"]["app.kubernetes.io/component"] == "worker"
+
+
+def assert_network_policies(
+    objects: dict, database: str, use_redis: bool, web: dict, jobs: bool = False
+) -> None:
     policies = {name: o["spec"] for (kind, name), o in objects.items() if kind == "NetworkPolicy"}
     with_db = {f"{SERVICE}-migration", f"{SERVICE}-backup"} if database != "none" else set()
-    assert set(policies) == {f"{SERVICE}-web"} | with_db
+    expected = {f"{SERVICE}-web"} | with_db | ({f"{SERVICE}-worker"} if jobs else set())
+    assert set(policies) == expected
     backing = {"postgresql": {5432}, "mysql": {3306}}.get(database, set())
     for name, spec in policies.items():
         component = name.removeprefix(f"{SERVICE}-")
@@ -503,13 +624,21 @@ def assert_network_policies(objects: dict, database: str, use_redis: bool, web: 
         ]
         assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
         ports = {p["port"] for rule in others for p in rule["ports"]}
-        wanted = backing | ({6379} if use_redis and component == "web" else set())
+        # Redis for the web and the worker; the Jobs (migration, backup) need the database only.
+        wanted = backing | ({6379} if use_redis and component in ("web", "worker") else set())
         assert ports == wanted, (name, ports)
         for rule in others:
             for peer in rule["to"]:
                 ipaddress.ip_network(peer["ipBlock"]["cidr"])
-        if component != "web":
+        if component in ("migration", "backup"):
             assert "ingress" not in spec  # nothing may reach a Job's pod
+            continue
+        if component == "worker":  # Prometheus only, on the metrics port
+            (rule,) = spec["ingress"]
+            assert rule["ports"] == [{"port": "metrics"}]
+            assert rule["from"][0]["namespaceSelector"]["matchLabels"] == {
+                "kubernetes.io/metadata.name": "monitoring"
+            }
             continue
         # Only the ingress controller and Prometheus, and only on the service's port.
         sources = [
@@ -526,12 +655,21 @@ def assert_network_policies(objects: dict, database: str, use_redis: bool, web: 
 
 
 @pytest.mark.parametrize(
-    ("framework", "database"), [("fastapi", "postgresql"), ("flask", "none"), ("flask", "mysql")]
+    ("framework", "database", "jobs"),
+    [
+        ("fastapi", "postgresql", False),
+        ("flask", "none", False),
+        ("flask", "mysql", False),
+        ("fastapi", "mysql", True),
+    ],
 )
-def test_procfile(bake, framework, database):
-    project = bake(framework=framework, database=database, deployment="paas")
+def test_procfile(bake, framework, database, jobs):
+    answers = JOBS if jobs else {}
+    project = bake(framework=framework, database=database, deployment="paas", **answers)
     lines = (project / "Procfile").read_text(encoding="utf-8").splitlines()
     expected = ["web: gunicorn -c gunicorn.conf.py"]
+    if jobs:
+        expected.append("worker: python -m my_service.jobs")
     if database != "none":
         expected.append("release: alembic upgrade head")
     assert lines == expected

@@ -13,6 +13,8 @@ from tests.helpers.template import public_options
         {"database": "none", "use_redis": False, "deployment": "paas", "framework": "flask"},
         {"database": "sqlite", "use_redis": False, "deployment": "vm"},
         {"database": "mysql", "use_redis": True, "deployment": "docker-compose"},
+        {"database": "postgresql", "use_redis": True, "background_jobs": True, "deployment": "vm"},
+        {"database": "none", "use_redis": True, "background_jobs": True, "deployment": "paas"},
     ],
     ids=lambda a: "-".join(str(v) for v in a.values()),
 )
@@ -44,6 +46,13 @@ def test_readme_matches_the_answers(bake, answers):
     }
     assert marker[answers["deployment"]] in deploy
     assert "cruft update" in readme
+    jobs = answers.get("background_jobs", False)
+    assert ("## Background jobs" in readme) == jobs
+    assert ("`JOBS_SHUTDOWN_GRACE`" in readme) == jobs
+    guide = (project / "docs" / "deployment.md").read_text(encoding="utf-8")
+    # How to run, scale and watch the worker, and reach its dead letters, on this target.
+    assert ("## The background worker" in guide) == jobs
+    assert ("my_service.jobs.dead_letters list" in guide) == jobs
 
 
 def test_answers_are_recorded_for_template_updates(bake):

@@ -135,6 +135,14 @@ def test_expected_paths_name_the_package():
     assert not any("{pkg}" in path for path in keep | prune)
 
 
+def test_paths_name_the_service_in_its_dash_form():
+    answers = {"project_slug": "order_api"}
+    assert POST_HOOK.expand("unit/{service}-worker.service", answers) == (
+        "unit/order-api-worker.service"
+    )
+    assert POST_HOOK.expand("src/{pkg}/jobs", answers) == "src/order_api/jobs"
+
+
 def test_selection_sources_are_filled_with_the_answers_booleans_as_typed():
     answers = {**ALL_ON, "database": "sqlite", "use_redis": False}
     assert POST_HOOK.selections(MANIFEST, answers) == {

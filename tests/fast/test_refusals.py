@@ -50,6 +50,7 @@ IN_PROCESS_ONLY = [
     ({"author_name": "  "}, "author_name"),
     ({"author_name": "A\nB"}, "author_name"),
     ({"use_redis": "yes"}, "use_redis"),
+    ({"background_jobs": "yes"}, "background_jobs"),
 ]
 
 
@@ -102,17 +103,18 @@ def test_bake_matrix_leaves_out_the_refused_combinations_only():
 
 
 def test_a_new_refusal_is_one_more_row():
+    # A hypothetical answer, `search`, that would need Redis too.
     needs_redis = {
-        "when": {"background_jobs": "yes", "use_redis": False},
-        "field": "background_jobs",
-        "reason": "jobs are queued in Redis. Choose use_redis=true.",
+        "when": {"search": "yes", "use_redis": False},
+        "field": "search",
+        "reason": "the index is kept in Redis. Choose use_redis=true.",
     }
     table = [*PRE_HOOK.REFUSALS, needs_redis]
 
-    assert PRE_HOOK.refusal(rendered(background_jobs="yes", use_redis=True), table) is None
-    assert PRE_HOOK.refusal(rendered(background_jobs="yes", use_redis=False), table) == (
-        "background_jobs: background_jobs=yes cannot be used with use_redis=false; "
-        "jobs are queued in Redis. Choose use_redis=true."
+    assert PRE_HOOK.refusal(rendered(search="yes", use_redis=True), table) is None
+    assert PRE_HOOK.refusal(rendered(search="yes", use_redis=False), table) == (
+        "search: search=yes cannot be used with use_redis=false; "
+        "the index is kept in Redis. Choose use_redis=true."
     )
 
 

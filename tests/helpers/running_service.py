@@ -161,3 +161,80 @@ def running(project: Path, **kwargs: Any) -> Iterator[Service]:
         yield service
     finally:
         service.stop()
+
+
+@dataclass
+class JobWorker:
+    """A baked project's background worker, `python -m <pkg>.jobs`, as its units run it."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def lines(self) -> list[str]:
+        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Its JSON lines (a worker writes nothing else; a line that is not JSON fails)."""
+        found = []
+        for number, line in enumerate(self.lines(), 1):
+            try:
+                found.append(json.loads(line))
+            except ValueError as exc:
+                raise AssertionError(f"worker line {number} is not JSON: {line!r}") from exc
+        return found
+
+    def processes(self) -> list[int]:
+        """Dramatiq's worker processes (and its metrics process): the command's children."""
+        found = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        )
+        return sorted(int(pid) for pid in found.stdout.split())
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> tuple[int, float]:
+        """Send `sig` (once, as a supervisor does); (exit code, seconds it took to exit).
+        Past `timeout` every process of the worker is killed, as systemd's KillMode=mixed."""
+        started = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # what the parent left behind, if anything
+        return self.proc.returncode, time.monotonic() - started
+
+
+def start_worker(
+    project: Path, env: Mapping[str, str], log_dir: Path, timeout: float = 60
+) -> JobWorker:
+    """Start the worker from the project's .venv; return once every process has booted."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = Path(tempfile.mkstemp(prefix="worker-", suffix=".log", dir=log_dir)[1])
+    package = next(p.name for p in (project / "src").iterdir() if p.is_dir())
+    full_env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": SECRET, **env}
+    full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the worker makes its own
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(project / ".venv" / "bin" / "python"), "-m", f"{package}.jobs"],
+            cwd=project,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group: a stop can reach every process it started.
+            start_new_session=True,
+        )
+    worker = JobWorker(proc, log_path)
+    wanted = int(full_env.get("JOBS_PROCESSES", "1"))
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode}:\n{worker.lines()[-30:]}")
+        ready = [line for line in worker.lines() if "Worker process is ready" in line]
+        if len(ready) >= wanted:
+            return worker
+        if time.monotonic() > deadline:
+            worker.stop(signal.SIGKILL)
+            raise RuntimeError(f"worker not ready within {timeout}s:\n{worker.lines()[-30:]}")
+        time.sleep(0.1)

@@ -209,15 +209,18 @@ class Redis(Server):
     def binaries() -> str | None:
         return shutil.which("redis-server")
 
-    def __init__(self) -> None:
+    def __init__(self, appendonly: bool = False) -> None:
         super().__init__()
         self.binary = self.binaries()
+        # appendonly: what compose runs (`--appendonly yes` on a volume), for restart drills.
+        self.appendonly = appendonly
         self.start()
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-             "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+             "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+             "--protected-mode", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for_port(self.port)

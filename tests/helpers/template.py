@@ -55,7 +55,9 @@ PRE_HOOK = load_hook("pre_gen_project")
 POST_HOOK = load_hook("post_gen_project")
 
 # The answers the bake matrix multiplies out; the rest rotate through their values.
-MATRIX_KEYS = ("framework", "database", "use_redis", "deployment")
+MATRIX_KEYS = ("framework", "database", "use_redis", "background_jobs", "deployment")
+# How a boolean answer shows in a test id: (when true, when false).
+FLAG_IDS = {"use_redis": ("redis", "noredis"), "background_jobs": ("jobs", "nojobs")}
 
 
 def choices(key: str) -> list:
@@ -90,7 +92,8 @@ def is_refused(answers: dict) -> bool:
 
 
 def matrix() -> list[dict]:
-    """Every framework x database x use_redis x deployment combination, with the
+    """Every accepted framework x database x use_redis x background_jobs x deployment
+    combination, with the
     other choice options rotating so that each of their values is baked at least once."""
     combos = [
         dict(zip(MATRIX_KEYS, values, strict=True))
@@ -105,9 +108,10 @@ def matrix() -> list[dict]:
 
 
 def combo_id(answers: dict) -> str:
+    keys = [k for k in (*MATRIX_KEYS, *rotating_keys()) if k in answers]
     return "-".join(
-        f"{'redis' if v else 'noredis'}" if isinstance(v, bool) else str(v)
-        for v in (answers[k] for k in (*MATRIX_KEYS, *rotating_keys()) if k in answers)
+        FLAG_IDS[k][not answers[k]] if isinstance(answers[k], bool) else str(answers[k])
+        for k in keys
     )
 
 

@@ -24,6 +24,7 @@ def test_benchmark_smoke_run_prints_every_figure():
         "## Idle resident memory of one worker",
         "## Bake time per combination",
         "## From bake to green tests",
+        "## Background jobs",
     ):
         assert heading in out, out
     for framework in ("fastapi", "flask"):

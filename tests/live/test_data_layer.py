@@ -1,6 +1,7 @@
 """Generated projects with a database, proven against real servers.
 
-For every framework x database x Redis answer, bake the project, install it, run its own
+For every framework x database x Redis answer (and background jobs on each database), bake
+the project, install it, run its own
 suite against a real PostgreSQL / MariaDB server (SQLite: a file), each project in its own
 database, then migrate a fresh database with `alembic upgrade head` and compare models and
 migrations with `alembic check`.
@@ -15,11 +16,19 @@ import pytest
 from tests.helpers.template import choices
 
 COMBOS = [
-    (framework, database, use_redis)
+    (framework, database, use_redis, False)
     for framework, database, use_redis in itertools.product(
         choices("framework"), choices("database"), choices("use_redis")
     )
     if database != "none"
+] + [
+    # Background jobs (Redis on): its migration and its suite, once per database.
+    (framework, database, True, True)
+    for framework, database in (
+        ("fastapi", "sqlite"),
+        ("flask", "postgresql"),
+        ("fastapi", "mysql"),
+    )
 ]
 
 
@@ -37,21 +46,30 @@ def database_url(servers, database, name, tmp_path):
     return servers(database).create_database(name)
 
 
+def combo_name(framework, database, use_redis, jobs):
+    return f"{framework}-{database}-{'redis' if use_redis else 'noredis'}" + (
+        "-jobs" if jobs else ""
+    )
+
+
 @pytest.mark.parametrize(
-    ("framework", "database", "use_redis"),
+    ("framework", "database", "use_redis", "jobs"),
     COMBOS,
-    ids=[f"{f}-{d}-{'redis' if r else 'noredis'}" for f, d, r in COMBOS],
+    ids=[combo_name(*combo) for combo in COMBOS],
 )
 def test_generated_suite_and_migrations_on_a_real_database(
-    bake, uv, servers, tmp_path, framework, database, use_redis
+    bake, uv, servers, tmp_path, framework, database, use_redis, jobs
 ):
-    name = f"dl_{framework}_{database}_{'redis' if use_redis else 'noredis'}"
-    project = bake(framework=framework, database=database, use_redis=use_redis)
+    name = "dl_" + combo_name(framework, database, use_redis, jobs).replace("-", "_")
+    project = bake(
+        framework=framework, database=database, use_redis=use_redis, background_jobs=jobs
+    )
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env["DATABASE_URL"] = database_url(servers, database, name, tmp_path)
     if use_redis:
         # One Redis database per combination: parallel projects share the server, not keys.
-        env["REDIS_URL"] = servers("redis").url(COMBOS.index((framework, database, use_redis)))
+        combo = (framework, database, use_redis, jobs)
+        env["REDIS_URL"] = servers("redis").url(COMBOS.index(combo))
     run([uv, "sync", "--quiet"], project, env)
 
     suite = run([uv, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
@@ -62,5 +80,6 @@ def test_generated_suite_and_migrations_on_a_real_database(
     env["DATABASE_URL"] = database_url(servers, database, f"{name}_migrated", tmp_path)
     upgrade = run([uv, "run", "--no-sync", "alembic", "upgrade", "head"], project, env)
     assert "Running upgrade  -> 0001" in upgrade.stderr
+    assert ("Running upgrade 0001 -> 0002" in upgrade.stderr) == jobs
     check = run([uv, "run", "--no-sync", "alembic", "check"], project, env)
     assert "No new upgrade operations detected" in check.stdout + check.stderr

@@ -4,6 +4,9 @@
 import math
 import os
 import re
+{%- if cookiecutter.background_jobs %}
+import tempfile
+{%- endif %}
 from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
@@ -37,6 +40,14 @@ PLAIN_ORIGIN = re.compile(
 # A PaaS router sends every path to the service, so there only METRICS_TOKEN keeps /metrics and
 # the detailed /health from the public; nginx or the ingress denies them on the other targets.
 METRICS_TOKEN_REQUIRED = {{ cookiecutter.deployment == "paas" }}
+{%- if cookiecutter.background_jobs %}
+# The queue the example job is sent to, and the one the worker consumes unless JOBS_QUEUES
+# says otherwise.
+DEFAULT_QUEUE = "default"
+# Queue names as the Redis broker keys them; it reserves the .DQ (delayed) and .XQ (dead
+# letters) suffixes for itself.
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+{%- endif %}
 {%- if cookiecutter.database != "none" %}
 # Where development finds its database: a local one named after the package.
 LOCAL_DATABASE = "{{ cookiecutter.project_slug }}"
@@ -104,8 +115,45 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "{{ cookiecutter.__service_name }}:"
     redis_timeout: float = Field(default=1.0, gt=0)
 {%- endif %}
+{%- if cookiecutter.background_jobs %}
+    # Background jobs (the jobs package): what the worker consumes and how.
+    jobs_queues: CommaList = [DEFAULT_QUEUE]
+    jobs_processes: int = Field(default=2, ge=1)
+    jobs_threads: int = Field(default=4, ge=1)
+    # Attempts after the first; then the message goes to the dead-letter queue.
+    jobs_max_retries: int = Field(default=5, ge=0)
+    # Seconds before a retry: doubling from the minimum up to the maximum.
+    jobs_min_backoff: float = Field(default=15.0, gt=0)
+    jobs_max_backoff: float = Field(default=3600.0, gt=0)
+    # Seconds a job may run before it is interrupted (and retried).
+    jobs_time_limit: float = Field(default=600.0, gt=0)
+    # Seconds a stopping worker gives running jobs; what is still running then is redelivered.
+    jobs_shutdown_grace: float = Field(default=30.0, gt=0)
+    # Seconds without a heartbeat after which a worker counts as dead and the jobs it held
+    # are put back on their queue, and the chance (per million broker commands) that a
+    # command looks for such workers: together they bound redelivery after a crash.
+    jobs_heartbeat_timeout: float = Field(default=60.0, gt=0)
+    jobs_maintenance_chance: int = Field(default=10_000, ge=1, le=1_000_000)
+    # Seconds dead letters are kept.
+    jobs_dead_letter_ttl: float = Field(default=7 * 86400.0, gt=0)
+    # Where the worker serves its Prometheus metrics.
+    jobs_metrics_address: str = "127.0.0.1"
+    jobs_metrics_port: int = Field(default=9191, ge=0, le=65535)
+    # The file each worker process touches while its threads are alive; the liveness check
+    # (jobs/health.py) fails once it is older than the max age.
+    # Empty: a file named after the service in the temporary directory.
+    jobs_liveness_file: str = ""
+    jobs_liveness_max_age: float = Field(default=30.0, gt=0)
+{%- endif %}
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins",
+        "trusted_proxies",
+{%- if cookiecutter.background_jobs %}
+        "jobs_queues",
+{%- endif %}
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -115,6 +163,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+{%- if cookiecutter.background_jobs %}
+
+    @property
+    def liveness_path(self) -> str:
+        name = "{{ cookiecutter.__service_name }}-worker.alive"
+        return self.jobs_liveness_file or os.path.join(tempfile.gettempdir(), name)
+{%- endif %}
 
     @property
     def json_logs(self) -> bool:
@@ -163,6 +219,23 @@ class Settings(BaseSettings):
                     f"{name.upper()} carries a password this template ships as a default;"
                     " set a real one in production"
                 )
+
+{%- if cookiecutter.background_jobs %}
+
+    @model_validator(mode="after")
+    def _check_jobs(self) -> "Settings":
+        if not self.jobs_queues:
+            raise ValueError("JOBS_QUEUES must name at least one queue")
+        for queue in self.jobs_queues:
+            if not QUEUE_NAME.fullmatch(queue):
+                raise ValueError(
+                    f"JOBS_QUEUES entry {queue!r} is not a queue name: use up to 64 letters,"
+                    " digits, _ or -"
+                )
+        if self.jobs_min_backoff > self.jobs_max_backoff:
+            raise ValueError("JOBS_MIN_BACKOFF must not be larger than JOBS_MAX_BACKOFF")
+        return self
+{%- endif %}
 
     @model_validator(mode="after")
     def _check_metrics_token(self) -> "Settings":

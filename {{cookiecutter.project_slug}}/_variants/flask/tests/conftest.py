@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.project_slug }}.app import create_app
 from {{ cookiecutter.project_slug }}.core.errors import ConflictError
 
-from .settings import Thing, base_settings
+{% if cookiecutter.background_jobs %}from .jobs.stub import jobs_broker  # noqa: F401 - a fixture: the actors on a stub broker
+{% endif %}from .settings import Thing, base_settings
 
 
 class Response:

@@ -11,6 +11,9 @@ import json
 import logging
 import sys
 import time
+{%- if cookiecutter.background_jobs %}
+from contextvars import ContextVar, Token
+{%- endif %}
 from typing import Any, BinaryIO, TextIO, cast
 
 import orjson
@@ -50,6 +53,24 @@ def timestamp(now_ns: int | None = None) -> str:
     if cached[0] != second:
         cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
     return f"{cached[1]}.{micros:06d}Z"
+{%- if cookiecutter.background_jobs %}
+
+
+# Fields every line carries while they are bound: a job's message id, actor and attempt.
+_fields: ContextVar[dict[str, Any] | None] = ContextVar("log_fields", default=None)
+
+
+def bind_fields(fields: dict[str, Any]) -> Token[dict[str, Any] | None]:
+    return _fields.set(fields)
+
+
+def unbind_fields(token: Token[dict[str, Any] | None]) -> None:
+    _fields.reset(token)
+
+
+def bound_fields() -> dict[str, Any] | None:
+    return _fields.get()
+{%- endif %}
 
 
 def stamp(_logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
@@ -58,6 +79,12 @@ def stamp(_logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDi
     current = request_id.current()
     if current is not None:
         event_dict.setdefault("request_id", current)
+{%- if cookiecutter.background_jobs %}
+    fields = _fields.get()
+    if fields is not None:
+        for key in fields:
+            event_dict.setdefault(key, fields[key])
+{%- endif %}
     event_dict["timestamp"] = timestamp()
     return event_dict
 

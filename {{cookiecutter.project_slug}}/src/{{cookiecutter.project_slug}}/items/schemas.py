@@ -47,9 +47,21 @@ class ItemRead(BaseModel):
     description: str | None
     created_at: datetime
     updated_at: datetime
+{%- if cookiecutter.background_jobs %}
+    # When the background job processed the item; null until then.
+    processed_at: datetime | None = None
+{%- endif %}
 
-    @field_validator("created_at", "updated_at")
+    @field_validator(
+        "created_at",
+        "updated_at",
+{%- if cookiecutter.background_jobs %}
+        "processed_at",
+{%- endif %}
+    )
     @classmethod
-    def _as_utc(cls, value: datetime) -> datetime:
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
         # SQLite and MySQL hand back naive datetimes; the service only ever writes UTC.
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value is None or value.tzinfo:
+            return value
+        return value.replace(tzinfo=UTC)

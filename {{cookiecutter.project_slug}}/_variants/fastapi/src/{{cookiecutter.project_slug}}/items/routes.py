@@ -2,13 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import {{ "APIRouter, BackgroundTasks" if cookiecutter.background_jobs else "APIRouter" }}, Depends, Query, Response, status
 
 from {{ cookiecutter.project_slug }}.core.pagination import (
     Page,
     PageParams,
 )
 from {{ cookiecutter.project_slug }}.db.session import SessionDep
+{%- if cookiecutter.background_jobs %}
+from {{ cookiecutter.project_slug }}.items.jobs import (
+    enqueue_processing,
+)
+{%- endif %}
 from {{ cookiecutter.project_slug }}.items.repository import (
     ItemRepository,
 )
@@ -41,10 +46,22 @@ async def get_item(item_id: int, items: Items) -> ItemRead:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
+{%- if cookiecutter.background_jobs %}
+async def create_item(
+    data: ItemCreate, items: Items, response: Response, background: BackgroundTasks
+) -> ItemRead:
+    item = ItemRead.model_validate(await items.create(data))
+    response.headers["Location"] = f"{PREFIX}/{item.id}"
+    # A background task runs after the session has committed (and the response is sent),
+    # in a thread: sending to Redis blocks.
+    background.add_task(enqueue_processing, item.id)
+    return item
+{%- else %}
 async def create_item(data: ItemCreate, items: Items, response: Response) -> ItemRead:
     item = ItemRead.model_validate(await items.create(data))
     response.headers["Location"] = f"{PREFIX}/{item.id}"
     return item
+{%- endif %}
 
 
 @router.put("/{item_id}")

@@ -10,6 +10,11 @@ from {{ cookiecutter.project_slug }}.core.pagination import (
     PageParams,
 )
 from {{ cookiecutter.project_slug }}.db.session import with_session
+{%- if cookiecutter.background_jobs %}
+from {{ cookiecutter.project_slug }}.items.jobs import (
+    enqueue_processing,
+)
+{%- endif %}
 from {{ cookiecutter.project_slug }}.items.repository import (
     ItemRepository,
 )
@@ -50,6 +55,21 @@ def list_items(session: Session) -> dict[str, Any]:
 @with_session
 def get_item(session: Session, item_id: int) -> dict[str, Any]:
     return _read(ItemRepository(session).get(item_id))
+{%- if cookiecutter.background_jobs %}
+
+
+@blueprint.post("")
+def create_item() -> tuple[dict[str, Any], int, dict[str, str]]:
+    item = _create_item()
+    # After the commit: the worker must find the item.
+    enqueue_processing(item["id"])
+    return item, 201, {"Location": f"{PREFIX}/{item['id']}"}
+
+
+@with_session
+def _create_item(session: Session) -> dict[str, Any]:
+    return _read(ItemRepository(session).create(ItemCreate.model_validate(_body())))
+{%- else %}
 
 
 @blueprint.post("")
@@ -57,6 +77,7 @@ def get_item(session: Session, item_id: int) -> dict[str, Any]:
 def create_item(session: Session) -> tuple[dict[str, Any], int, dict[str, str]]:
     item = _read(ItemRepository(session).create(ItemCreate.model_validate(_body())))
     return item, 201, {"Location": f"{PREFIX}/{item['id']}"}
+{%- endif %}
 
 
 @blueprint.put("/<int:item_id>")
