@@ -2,21 +2,28 @@
 
 import http.client
 import os
+import selectors
 import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from gunicorn.config import Config  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import TConn  # type: ignore[import-untyped]
 
 from {{ cookiecutter.project_slug }}.core.errors import (
     RequestTimeoutError,
 )
 from {{ cookiecutter.project_slug }}.core.worker import (
     BodyDeadline,
+    Worker,
     is_complete,
 )
 
@@ -65,6 +72,124 @@ def test_a_body_read_waits_only_until_the_deadline_and_then_closes_the_connectio
         with pytest.raises(RequestTimeoutError):
             BodyDeadline(server, time.monotonic() - 1, req).recv(10)
         assert server.gettimeout() is None  # the socket is left as gunicorn set it
+
+
+class Loop:
+    """A Worker's event loop driven by hand: no process, no threads; what it would hand a
+    thread is kept in `handed`."""
+
+    def __init__(self) -> None:
+        worker = object.__new__(Worker)
+        worker.cfg = Config()
+        worker.alive = True
+        worker.sockets = []
+        worker.nr_conns = 0
+        worker.worker_connections = 10
+        worker._accepting = False
+        worker.poller = selectors.DefaultSelector()
+        worker.pending_conns = deque()
+        worker.keepalived_conns = deque()
+        worker.lingering = deque()
+        worker.read_timeout = 0.3
+        worker.max_body = 100
+        self.handed: list[Any] = []
+
+        def submit(handle: Any, conn: Any) -> Future[Any]:
+            self.handed.append(conn)
+            return Future()
+
+        worker.tpool = SimpleNamespace(submit=submit)
+        self.worker = worker
+
+    def connect(self) -> tuple[Any, socket.socket]:
+        """A connection the worker has accepted, and the client's end of it."""
+        server, client = socket.socketpair()
+        self.worker.nr_conns += 1
+        conn = TConn(self.worker.cfg, server, ("127.0.0.1", 1), ("127.0.0.1", 2))
+        self.worker.enqueue_req(conn)
+        return conn, client
+
+    def turn(self, timeout: float = 1.0) -> None:
+        for key, _ in self.worker.poller.select(timeout):
+            key.data(key.fileobj)
+
+
+def test_the_loop_hands_a_request_on_only_once_it_is_whole():
+    loop = Loop()
+    conn, client = loop.connect()
+    client.sendall(b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab")
+    loop.turn()
+    assert loop.handed == []
+    client.sendall(b"cd")
+    loop.turn()
+    assert loop.handed == [conn]
+    assert conn.parser.unreader.buf.getvalue().endswith(b"\r\n\r\nabcd")
+    assert not loop.worker.pending_conns
+
+
+def test_out_of_time_a_request_goes_on_with_its_headers_or_is_closed_without():
+    loop = Loop()
+    with_headers, client = loop.connect()
+    client.sendall(b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab")
+    _, other = loop.connect()
+    other.sendall(b"POST / HTTP/1.1\r\nContent-Le")
+    loop.turn()
+    loop.turn(0.1)
+    time.sleep(0.35)
+    loop.worker.murder_pending()
+    assert loop.handed == [with_headers] and with_headers.incomplete
+    assert loop.worker.nr_conns == 1
+    assert other.recv(10) == b""  # closed
+
+
+def test_a_client_that_goes_away_is_closed():
+    loop = Loop()
+    _, client = loop.connect()
+    client.close()
+    loop.turn()
+    assert (loop.handed, loop.worker.nr_conns, list(loop.worker.pending_conns)) == ([], 0, [])
+
+
+def test_a_stopping_worker_takes_the_queued_connections_and_closes_its_listener():
+    loop = Loop()
+    listener = socket.create_server(("127.0.0.1", 0))
+    loop.worker.sockets = [listener]
+    loop.worker.set_accept_enabled(True)
+    address = listener.getsockname()
+    clients = [socket.create_connection(address) for _ in range(2)]
+    loop.worker.alive = False
+    loop.worker.set_accept_enabled(False)
+    assert loop.worker.nr_conns == 2 and len(loop.worker.pending_conns) == 2
+    assert listener.fileno() == -1
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(address)
+    for client in clients:
+        client.close()
+
+
+def test_a_finished_connection_lingers_without_stopping_the_loop():
+    loop = Loop()
+    conn, client = loop.connect()
+    client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    loop.turn()
+    done: Future[Any] = Future()
+    done.set_result(False)  # the thread is done with it: close
+    loop.worker.finish_request(conn, done)
+    assert loop.worker.nr_conns == 0 and list(loop.worker.lingering) == [conn]
+    assert client.recv(10) == b""  # the worker's end is shut for writing at once
+    client.sendall(b"late bytes")  # read and dropped, no reset
+    loop.turn()
+    assert list(loop.worker.lingering) == [conn]
+    client.close()
+    loop.turn()
+    assert not loop.worker.lingering
+    stuck, _ = loop.connect()
+    loop.worker.pending_conns.remove(stuck)
+    loop.worker.poller.unregister(stuck.sock)
+    loop.worker.finish_request(stuck, done)
+    stuck.timeout = time.monotonic() - 1
+    loop.worker.murder_pending()
+    assert not loop.worker.lingering
 
 
 def live_status(port: int, timeout: float) -> int:
