@@ -335,14 +335,14 @@ def test_a_job_that_always_fails_is_retried_dead_lettered_and_requeued(drill_rec
     (item_id,) = drilled.create(1, request_id="drill-always-fails")
     deadline = time.monotonic() + 30
 
-    def this_job():
+    def this_job_in(worker):
         # This job's lines only: a job an earlier drill left queued fails here too.
         return [r for r in worker.records() if r.get("request_id") == "drill-always-fails"]
 
-    while not [r for r in this_job() if r.get("event") == "job_dead_lettered"]:
+    while not [r for r in this_job_in(worker) if r.get("event") == "job_dead_lettered"]:
         assert time.monotonic() < deadline, "never dead-lettered"
         time.sleep(0.1)
-    mine = this_job()
+    mine = this_job_in(worker)
     outcomes = [r for r in mine if r["event"] in ("job_failed", "job_dead_lettered")]
     attempts = int(WORKER_SETTINGS["JOBS_MAX_RETRIES"]) + 1
     assert [r["event"] for r in outcomes] == ["job_failed"] * (attempts - 1) + [
@@ -403,7 +403,12 @@ def test_a_job_that_always_fails_is_retried_dead_lettered_and_requeued(drill_rec
     )
     assert requeued.stdout == f"requeued {entry['message_id']}\n"
     drilled.wait_processed([item_id], timeout=30)
-    done = [r for r in worker.records() if r.get("request_id") == "drill-always-fails"]
+    # The job's outcome line follows its effect: wait for it too.
+    deadline = time.monotonic() + 30
+    while not [r for r in this_job_in(worker) if r["event"] == "job_succeeded"]:
+        assert time.monotonic() < deadline, "the requeued job never logged its success"
+        time.sleep(0.1)
+    done = this_job_in(worker)
     assert [r["event"] for r in done if r["event"].startswith(("job_", "item_"))] == [
         "item_processed",
         "job_succeeded",
