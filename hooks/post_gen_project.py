@@ -10,6 +10,7 @@ Needs nothing beyond the standard library and PyYAML (a cookiecutter dependency)
 and no network.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -127,7 +128,20 @@ def write_answers(answers, root):
 COMPOSE_PASSWORD = re.compile(r"\$\{([A-Z][A-Z0-9_]*_PASSWORD):-")
 
 
-def write_env(root):
+# The development key's entry in API_KEYS, in the format core/auth/keys.py reads
+# (name:scopes:sha256-hex); `python -m <package>.core.auth.keys new` makes more.
+DEV_KEY_NAME = "dev"
+DEV_KEY_SCOPES = "items:read items:write"
+
+
+def dev_api_key():
+    """(key, its API_KEYS entry): a fresh key as the project's own command makes them."""
+    key = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return key, f"{DEV_KEY_NAME}:{DEV_KEY_SCOPES}:{digest}"
+
+
+def write_env(root, api_key_entry=None):
     key = secrets.token_urlsafe(48)
     text = (
         "# Local settings for development; never commit this file.\n"
@@ -135,6 +149,9 @@ def write_env(root):
         "ENVIRONMENT=development\n"
         f"SECRET_KEY={key}\n"
     )
+    if api_key_entry is not None:
+        # Only the digest: the key itself was printed once, when the project was made.
+        text += f"API_KEYS={api_key_entry}\n"
     compose = root / "compose.yaml"
     if compose.is_file():
         for name in sorted(set(COMPOSE_PASSWORD.findall(compose.read_text(encoding="utf-8")))):
@@ -161,7 +178,7 @@ NEXT_STEPS = {
 }
 
 
-def print_next_steps(answers):
+def print_next_steps(answers, api_key=None):
     service = answers["project_slug"].replace("_", "-")
     steps = [f"cd {answers['project_slug']}", "uv sync", "uv run pytest"]
     steps += [
@@ -172,6 +189,15 @@ def print_next_steps(answers):
     for step in steps:
         print(f"    {step}")
     print()
+    if api_key is not None:
+        print("Your development API key (.env holds only its digest; keep the key):\n")
+        print(f"    {api_key}\n")
+        print("Send it in the X-API-Key header", end="")
+        if answers["database"] == "none":
+            print(" to the routes you add under /api/v1.\n")
+        else:
+            print(", e.g. (after `make dev`):\n")
+            print(f"    curl -H 'X-API-Key: {api_key}' http://127.0.0.1:8000/api/v1/items\n")
 
 
 def rendered_answers():
@@ -187,8 +213,9 @@ def main():
     apply_manifest(manifest, answers, root)
     MANIFEST.unlink()
     write_answers(answers, root)
-    write_env(root)
-    print_next_steps(answers)
+    api_key, entry = dev_api_key() if answers["auth"] == "api-key" else (None, None)
+    write_env(root, entry)
+    print_next_steps(answers, api_key)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 template's manifest, whose entries change with the template): variants merged, selections
 moved, features pruned with the folders they empty, answers recorded."""
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -207,3 +208,15 @@ def test_env_holds_a_random_password_for_each_compose_fallback(tmp_path):
     assert len(passwords[0].split("=", 1)[1]) == 32 and "HTTP_PORT" not in first
     POST_HOOK.write_env(tmp_path)
     assert (tmp_path / ".env").read_text(encoding="utf-8") != first  # fresh every render
+
+
+def test_the_development_api_key_is_stored_as_its_digest_only(tmp_path):
+    key, entry = POST_HOOK.dev_api_key()
+    # The entry format of the generated core/auth/keys.py: name:scopes:sha256-hex.
+    assert entry == f"dev:items:read items:write:{hashlib.sha256(key.encode()).hexdigest()}"
+    assert len(key) >= 43 and POST_HOOK.dev_api_key()[0] != key
+    POST_HOOK.write_env(tmp_path, entry)
+    text = (tmp_path / ".env").read_text(encoding="utf-8")
+    assert f"API_KEYS={entry}\n" in text and key not in text
+    POST_HOOK.write_env(tmp_path)
+    assert "API_KEYS" not in (tmp_path / ".env").read_text(encoding="utf-8")

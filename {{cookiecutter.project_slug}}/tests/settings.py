@@ -1,7 +1,8 @@
 """Settings for the tests, whatever the framework: a real secret, generous rate limits, and
 Redis only where a server is given in REDIS_URL."""
 
-import os
+{% if cookiecutter.auth == "api-key" %}import hashlib
+{% endif %}import os
 import uuid
 from typing import Any
 
@@ -16,8 +17,33 @@ from {{ cookiecutter.project_slug }}.config import (
 # a real one.
 SECRET = "tests-only-Q7vK2mX9pL4wR8nZ3bJ6hF1cD5gT0sY"
 METRICS_TOKEN = "m" * 40
+{%- if cookiecutter.auth == "api-key" %}
+# Keys known to everyone, so never real ones: one may read and write, one only read.
+API_KEY = "tests-only-key-Fh3kQ9zLw2VbN8xRt5Yc"
+READ_ONLY_KEY = "tests-only-key-read-Pq7Jm4Ds1Kg6Wn"
+
+
+def key_entry(name: str, scopes: str, key: str) -> str:
+    return f"{name}:{scopes}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+# The settings authentication needs, and the headers a test client sends by default.
+AUTH_SETTINGS: dict[str, Any] = {
+    "api_keys": [
+        key_entry("tests", "items:read items:write", API_KEY),
+        key_entry("reader", "items:read", READ_ONLY_KEY),
+    ]
+}
+CREDENTIALS = {"X-API-Key": API_KEY}
+# The same settings in the environment, for a service the tests start as a process.
+AUTH_ENVIRONMENT = {"API_KEYS": ",".join(AUTH_SETTINGS["api_keys"])}
+{%- else %}
+AUTH_SETTINGS: dict[str, Any] = {}
+CREDENTIALS: dict[str, str] = {}
+AUTH_ENVIRONMENT: dict[str, str] = {}
+{%- endif %}
 # What production needs beyond a secret on this deployment target.
-PRODUCTION_EXTRAS: dict[str, Any] = (
+PRODUCTION_EXTRAS: dict[str, Any] = AUTH_SETTINGS | (
     {"metrics_token": METRICS_TOKEN} if METRICS_TOKEN_REQUIRED else {}
 )
 
@@ -34,6 +60,7 @@ def base_settings(**overrides: Any) -> Settings:
         "environment": "test",
         "secret_key": SECRET,
         "rate_limit": "1000/minute",
+        **AUTH_SETTINGS,
     }
 {%- if cookiecutter.database != "none" %}
     # Set, as production requires: DATABASE_URL (or .env) when given, else the local default.

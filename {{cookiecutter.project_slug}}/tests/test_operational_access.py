@@ -10,7 +10,7 @@ from {{ cookiecutter.project_slug }}.config import (
     Settings,
 )
 
-from .settings import METRICS_TOKEN, SECRET
+from .settings import AUTH_SETTINGS, METRICS_TOKEN, SECRET
 
 GUARDED = ["/metrics", "/health"]
 
@@ -51,7 +51,11 @@ def test_without_a_token_the_guarded_paths_answer_anyone(client, path):
 
 
 def test_production_needs_a_token_where_nothing_else_guards_the_paths():
-    values: dict[str, Any] = {"environment": "production", "secret_key": SECRET}
+    values: dict[str, Any] = {
+        "environment": "production",
+        "secret_key": SECRET,
+        **AUTH_SETTINGS,
+    }
     if METRICS_TOKEN_REQUIRED:
         with pytest.raises(ValidationError, match="METRICS_TOKEN must be set"):
             Settings(**values)

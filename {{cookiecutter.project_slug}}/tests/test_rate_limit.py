@@ -21,7 +21,8 @@ def test_probes_and_metrics_are_exempt(make_client):
 
 
 def test_clients_are_limited_separately(make_client):
-    client = make_client(rate_limit="1/minute", trusted_proxies=["127.0.0.1"])
+    # Without credentials: a principal is counted as itself, wherever it calls from.
+    client = make_client(rate_limit="1/minute", trusted_proxies=["127.0.0.1"], credentials={})
     # The test clients connect from a trusted address, so X-Forwarded-For names the client.
     assert client.get("/status", headers={"X-Forwarded-For": "10.0.0.1"}).status_code == 200
     assert client.get("/status", headers={"X-Forwarded-For": "10.0.0.1"}).status_code == 429

@@ -18,6 +18,13 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+{%- if cookiecutter.auth == "api-key" %}
+
+from {{ cookiecutter.project_slug }}.core.auth.keys import (
+    KEY_COMMAND,
+    parse_entries,
+)
+{%- endif %}
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-me"}
 # Words no generated key contains, but a key someone wrote by hand to fill the gap may.
@@ -90,6 +97,11 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     # Empty: /metrics and /health answer anyone who reaches them. Set: only with the bearer token.
     metrics_token: SecretStr = SecretStr("")
+{%- if cookiecutter.auth == "api-key" %}
+    # API keys as `name:scopes:sha256-hex` entries, comma-separated (core/auth/keys.py):
+    # digests only, never a key.
+    api_keys: CommaList = []
+{%- endif %}
 {%- if cookiecutter.database != "none" %}
     # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
 {%- set default_urls = {
@@ -149,6 +161,9 @@ class Settings(BaseSettings):
     @field_validator(
         "cors_origins",
         "trusted_proxies",
+{%- if cookiecutter.auth == "api-key" %}
+        "api_keys",
+{%- endif %}
 {%- if cookiecutter.background_jobs %}
         "jobs_queues",
 {%- endif %}
@@ -234,6 +249,19 @@ class Settings(BaseSettings):
                 )
         if self.jobs_min_backoff > self.jobs_max_backoff:
             raise ValueError("JOBS_MIN_BACKOFF must not be larger than JOBS_MAX_BACKOFF")
+        return self
+{%- endif %}
+
+{%- if cookiecutter.auth == "api-key" %}
+
+    @model_validator(mode="after")
+    def _check_api_keys(self) -> "Settings":
+        parse_entries(self.api_keys)
+        if self.is_production and not self.api_keys:
+            raise ValueError(
+                "API_KEYS must hold at least one entry in production, or nothing can call the"
+                f" API (`{KEY_COMMAND}` makes one)"
+            )
         return self
 {%- endif %}
 

@@ -7,14 +7,22 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import {{ "APIRouter, FastAPI" if cookiecutter.auth != "none" else "FastAPI" }}, Request
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.project_slug }}.app import create_app
+{%- if cookiecutter.auth != "none" %}
+from {{ cookiecutter.project_slug }}.core.auth import ResourceScopes
+from {{ cookiecutter.project_slug }}.core.auth.guard import (
+    Caller,
+    caller,
+    require,
+)
+{%- endif %}
 from {{ cookiecutter.project_slug }}.core.errors import ConflictError
 
 {% if cookiecutter.background_jobs %}from .jobs.stub import jobs_broker  # noqa: F401 - a fixture: the actors on a stub broker
-{% endif %}from .settings import Thing, base_settings
+{% endif %}from .settings import CREDENTIALS, Thing, base_settings
 
 
 def add_test_routes(app: FastAPI) -> None:
@@ -46,6 +54,29 @@ def add_test_routes(app: FastAPI) -> None:
     async def slow() -> dict[str, str]:
         await asyncio.sleep(0.5)
         return {"status": "ok"}
+{%- if cookiecutter.auth != "none" %}
+
+    # A resource guarded as the example one is, whatever the database.
+    guarded = APIRouter(
+        prefix="/test/guarded",
+        dependencies=[require(ResourceScopes(read="items:read", write="items:write"))],
+    )
+
+    @guarded.get("")
+    async def read_guarded(principal: Caller) -> dict[str, str]:
+        return {"principal": principal.name}
+
+    @guarded.post("")
+    async def write_guarded(principal: Caller) -> dict[str, str]:
+        return {"principal": principal.name}
+
+    app.include_router(guarded)
+
+    # A route without a guard that asks who is calling all the same.
+    @app.get("/test/caller")
+    async def who(request: Request) -> dict[str, str]:
+        return {"principal": (await caller(request)).name}
+{%- endif %}
 
 
 async def _ok() -> None:
@@ -66,18 +97,22 @@ CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
 @pytest.fixture
 def make_client(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., TestClient]]:
     """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang", and
-    `peer` is the address it connects from."""
+    `peer` is the address it connects from, `credentials` the headers it sends by default."""
     with ExitStack() as stack:
 
         def make(
-            checks: dict[str, str] | None = None, peer: str = "127.0.0.1", **overrides: Any
+            checks: dict[str, str] | None = None,
+            peer: str = "127.0.0.1",
+            credentials: dict[str, str] = CREDENTIALS,
+            **overrides: Any,
         ) -> TestClient:
             app = create_app(base_settings(**overrides))
             add_test_routes(app)
             for name, behaviour in (checks or {}).items():
                 app.state.health_checks[name] = CHECKS[behaviour]
             # The peer address gunicorn would see behind a local proxy, as in the Flask tests.
-            return stack.enter_context(TestClient(app, client=(peer, 50000)))
+            client = TestClient(app, client=(peer, 50000), headers=credentials)
+            return stack.enter_context(client)
 
         yield make
 

@@ -7,14 +7,21 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask, request
+from flask import {{ "Blueprint, Flask" if cookiecutter.auth != "none" else "Flask" }}, request
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.project_slug }}.app import create_app
+{%- if cookiecutter.auth != "none" %}
+from {{ cookiecutter.project_slug }}.core.auth import ResourceScopes
+from {{ cookiecutter.project_slug }}.core.auth.guard import (
+    caller,
+    require,
+)
+{%- endif %}
 from {{ cookiecutter.project_slug }}.core.errors import ConflictError
 
 {% if cookiecutter.background_jobs %}from .jobs.stub import jobs_broker  # noqa: F401 - a fixture: the actors on a stub broker
-{% endif %}from .settings import Thing, base_settings
+{% endif %}from .settings import CREDENTIALS, Thing, base_settings
 
 
 class Response:
@@ -89,6 +96,27 @@ def add_test_routes(app: Flask) -> None:
     def slow() -> dict[str, str]:
         time.sleep(0.5)
         return {"status": "ok"}
+{%- if cookiecutter.auth != "none" %}
+
+    # A resource guarded as the example one is, whatever the database.
+    guarded = Blueprint("guarded", __name__, url_prefix="/test/guarded")
+    guarded.before_request(require(ResourceScopes(read="items:read", write="items:write")))
+
+    @guarded.get("")
+    def read_guarded() -> dict[str, str]:
+        return {"principal": caller().name}
+
+    @guarded.post("")
+    def write_guarded() -> dict[str, str]:
+        return {"principal": caller().name}
+
+    app.register_blueprint(guarded)
+
+    # A route without a guard that asks who is calling all the same.
+    @app.get("/test/caller")
+    def who() -> dict[str, str]:
+        return {"principal": caller().name}
+{%- endif %}
 
 
 def _ok() -> None:
@@ -109,10 +137,13 @@ CHECKS = {"ok": _ok, "fail": _fail, "hang": _hang}
 @pytest.fixture
 def make_client(capsys: pytest.CaptureFixture[str]) -> Callable[..., Client]:
     """Build a client; `checks` maps readiness check names to "ok", "fail" or "hang", and
-    `peer` is the address it connects from."""
+    `peer` is the address it connects from, `credentials` the headers it sends by default."""
 
     def make(
-        checks: dict[str, str] | None = None, peer: str = "127.0.0.1", **overrides: Any
+        checks: dict[str, str] | None = None,
+        peer: str = "127.0.0.1",
+        credentials: dict[str, str] = CREDENTIALS,
+        **overrides: Any,
     ) -> Client:
         app = create_app(base_settings(**overrides))
         add_test_routes(app)
@@ -120,6 +151,8 @@ def make_client(capsys: pytest.CaptureFixture[str]) -> Callable[..., Client]:
             app.extensions["health_checks"][name] = CHECKS[behaviour]
         flask_client = app.test_client()
         flask_client.environ_base["REMOTE_ADDR"] = peer
+        for name, value in credentials.items():
+            flask_client.environ_base["HTTP_" + name.upper().replace("-", "_")] = value
         return Client(flask_client)
 
     return make

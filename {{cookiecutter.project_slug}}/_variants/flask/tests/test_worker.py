@@ -27,6 +27,8 @@ from {{ cookiecutter.project_slug }}.core.worker import (
     is_complete,
 )
 
+from .settings import AUTH_ENVIRONMENT, CREDENTIALS
+
 ROOT = Path(__file__).resolve().parent.parent
 {%- if cookiecutter.database != "none" %}
 # A route that reads the body: its read fails at the deadline.
@@ -37,6 +39,7 @@ ANSWER = b"HTTP/1.1 408 "
 SLOW_REQUEST = b"POST /status HTTP/1.1\r\n"
 ANSWER = b"HTTP/1.1 405 "
 {%- endif %}
+SLOW_REQUEST += b"".join(f"{name}: {value}\r\n".encode() for name, value in CREDENTIALS.items())
 SLOW_REQUEST += b"Host: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
 
 
@@ -218,6 +221,7 @@ def served() -> Iterator[int]:
         "GUNICORN_THREADS": "2",
         "REQUEST_READ_TIMEOUT": "1",
         "LOG_LEVEL": "WARNING",
+        **AUTH_ENVIRONMENT,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],

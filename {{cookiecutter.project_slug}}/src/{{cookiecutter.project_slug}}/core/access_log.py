@@ -21,12 +21,13 @@ from {{ cookiecutter.project_slug }}.core.logs import (
 )
 
 # What the access line of one request is made of, taken when it is answered:
-# (level, method, route, path, status, duration in seconds, client, request ID, time in ns).
-AccessEntry = tuple[str, str, str, str, int, float, str, str | None, int]
+# (level, method, route, path, status, duration in seconds, client, request ID, time in ns,
+# principal: who the request authenticated as, if anyone).
+AccessEntry = tuple[str, str, str, str, int, float, str, str | None, int, str | None]
 
 
 def _request_fields(entry: AccessEntry) -> dict[str, Any]:
-    level_name, method, route, path, status, duration, client, _rid, _now_ns = entry
+    level_name, method, route, path, status, duration, client, _rid, _now_ns, principal = entry
     fields: dict[str, Any] = {
         "method": method,
         "route": route,
@@ -36,6 +37,8 @@ def _request_fields(entry: AccessEntry) -> dict[str, Any]:
         "duration_ms": round(duration * 100_000) / 100,
         "client": client,
     }
+    if principal is not None:
+        fields["principal"] = principal
     if level_name == "warning":
         fields["slow"] = True
     return fields
@@ -154,6 +157,7 @@ class AccessLog:
         duration: float,
         client: str,
         quiet: bool = False,
+        principal: str | None = None,
     ) -> None:
         """One line for an answered request; `quiet` (probes, scrapes) logs it at debug."""
         if quiet:
@@ -174,6 +178,7 @@ class AccessLog:
             client,
             request_id.current(),
             time.time_ns(),
+            principal,
         )
         if self.json_logs:
             _access_lines.add(entry)

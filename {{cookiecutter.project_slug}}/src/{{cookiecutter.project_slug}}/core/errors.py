@@ -15,6 +15,8 @@ class AppError(Exception):
     def __init__(self, message: str | None = None, *, details: list[Any] | None = None) -> None:
         self.message = message or self.default_message
         self.details = details
+        # Headers the answer carries, e.g. WWW-Authenticate on a 401.
+        self.headers: dict[str, str] = {}
         super().__init__(self.message)
 
 

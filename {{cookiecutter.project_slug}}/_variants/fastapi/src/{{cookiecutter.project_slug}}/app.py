@@ -15,6 +15,11 @@ from {{ cookiecutter.project_slug }}.core import (
     handlers,
     system,
 )
+{%- if cookiecutter.auth == "api-key" %}
+from {{ cookiecutter.project_slug }}.core.auth.keys import (
+    credentials,
+)
+{%- endif %}
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.logs import (
     configure_logging,
@@ -92,5 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(cors.CORS, origins=settings.cors_origins)
     # Added last, so it is the outermost layer: its headers and log cover every answer.
+{%- if cookiecutter.auth != "none" %}
+    app.add_middleware(
+        ServiceMiddleware, settings=settings, limiter=limiter, credentials=credentials(settings)
+    )
+{%- else %}
     app.add_middleware(ServiceMiddleware, settings=settings, limiter=limiter)
+{%- endif %}
     return app

@@ -15,6 +15,11 @@ from {{ cookiecutter.project_slug }}.core import (
     middleware,
     system,
 )
+{%- if cookiecutter.auth == "api-key" %}
+from {{ cookiecutter.project_slug }}.core.auth.keys import (
+    credentials,
+)
+{%- endif %}
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.logs import (
     configure_logging,
@@ -89,7 +94,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in RESOURCES:
         app.register_blueprint(blueprint)
 
+{%- if cookiecutter.auth != "none" %}
+    middleware.install(app, settings, limiter, credentials(settings))
+{%- else %}
     middleware.install(app, settings, limiter)
+{%- endif %}
     handlers.install(app, settings.is_production)
     system.install(app, settings)
     if settings.cors_origins:

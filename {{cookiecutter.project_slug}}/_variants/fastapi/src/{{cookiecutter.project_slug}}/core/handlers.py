@@ -35,7 +35,9 @@ def error_response(
 
 async def render_error(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, AppError):
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(
+            exc.status_code, exc.code, exc.message, exc.details, exc.headers or None
+        )
     if isinstance(exc, RequestValidationError | ValidationError):
         error = RequestValidationFailed.from_errors(exc.errors())
         return error_response(error.status_code, error.code, error.message, error.details)

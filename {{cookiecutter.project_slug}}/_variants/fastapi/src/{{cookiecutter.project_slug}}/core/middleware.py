@@ -27,6 +27,14 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     RequestTimeoutError,
     error_body,
 )
+from {{ cookiecutter.project_slug }}.core.identity import (
+    OUTCOME_KEY,
+    Credentials,
+    Outcome,
+    Refusal,
+    principal_name,
+    rate_limit_key,
+)
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.logs import get_logger
 from {{ cookiecutter.project_slug }}.core.ratelimit import (
@@ -50,9 +58,18 @@ def _encode(headers: list[tuple[str, str]]) -> Headers:
 
 
 class ServiceMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings, limiter: RateLimiter | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        limiter: RateLimiter | None,
+        credentials: Credentials | None = None,
+    ) -> None:
         self.app = app
         self.limiter = limiter
+        self.credentials = credentials
+        # A header name no request carries when nothing authenticates.
+        self.credentials_header = credentials.header if credentials else b"\0"
         self.max_body = settings.max_request_bytes
         self.body_timeout = settings.request_read_timeout
         self.clients = ClientAddress(settings.trusted_proxies, settings.forwarded_hops)
@@ -71,6 +88,9 @@ class ServiceMiddleware:
         started = time.perf_counter()
         incoming_id = content_length = forwarded_for = forwarded_proto = None
         chunked = False
+        presented: bytes | None = None
+        presented_twice = False
+        credentials_header = self.credentials_header
         headers_too_large = len(scope["headers"]) > MAX_HEADERS
         for name, value in scope["headers"]:
             if len(value) > MAX_HEADER_BYTES:
@@ -85,6 +105,9 @@ class ServiceMiddleware:
                 forwarded_proto = value
             elif name == b"transfer-encoding":
                 chunked = True
+            elif name == credentials_header:
+                presented_twice = presented is not None
+                presented = value
         rid = request_id.accept_or_new(incoming_id)
         token = request_id.bind(rid)
         path: str = scope["path"]
@@ -92,6 +115,16 @@ class ServiceMiddleware:
         peer = scope.get("client")
         peer_host = peer[0] if peer else None
         client = self.clients.resolve(peer_host, forwarded_for)
+        outcome: Outcome = None
+        if presented is not None and self.credentials is not None and not exempt:
+            # Two copies of one credential header: which one a proxy or a library reads is
+            # anyone's guess, so neither counts.
+            outcome = (
+                Refusal("header_repeated")
+                if presented_twice
+                else self.credentials.authenticate(presented)
+            )
+        scope[OUTCOME_KEY] = outcome
         # uvicorn's own proxy-header handling is off (core/worker.py), so that the client is
         # found one way in both frameworks; the scheme a trusted proxy reports is taken here.
         if forwarded_proto in (b"https", b"http") and self.clients.is_proxy(peer_host):
@@ -122,7 +155,7 @@ class ServiceMiddleware:
                 if declared <= DRAIN_FACTOR * self.max_body:
                     await self._discard_body(receive, self.body_timeout)
             elif limiter is not None and not exempt:
-                key = client_key(client)
+                key = rate_limit_key(outcome, client_key(client))
                 wait = (
                     limiter.retry_after_in_memory(key)
                     if limiter.in_memory
@@ -148,7 +181,16 @@ class ServiceMiddleware:
             route_object = scope.get("route") if status != 405 else None
             route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
             metrics.observe(scope["method"], route, status, duration)
-            self.access.record(scope["method"], route, path, status, duration, client, exempt)
+            self.access.record(
+                scope["method"],
+                route,
+                path,
+                status,
+                duration,
+                client,
+                exempt,
+                principal_name(outcome),
+            )
             request_id.unbind(token)
 
     @staticmethod

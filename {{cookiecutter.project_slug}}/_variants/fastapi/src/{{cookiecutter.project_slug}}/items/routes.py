@@ -4,7 +4,9 @@ from typing import Annotated
 
 from fastapi import {{ "APIRouter, BackgroundTasks" if cookiecutter.background_jobs else "APIRouter" }}, Depends, Query, Response, status
 
-from {{ cookiecutter.project_slug }}.core.pagination import (
+{% if cookiecutter.auth != "none" %}from {{ cookiecutter.project_slug }}.core.auth import ResourceScopes
+from {{ cookiecutter.project_slug }}.core.auth.guard import require
+{% endif %}from {{ cookiecutter.project_slug }}.core.pagination import (
     Page,
     PageParams,
 )
@@ -24,7 +26,13 @@ from {{ cookiecutter.project_slug }}.items.schemas import (
 )
 
 PREFIX = "/api/v1/items"
+{%- if cookiecutter.auth != "none" %}
+# Reads need items:read, writes items:write: the one place this resource says so.
+SCOPES = ResourceScopes(read="items:read", write="items:write")
+router = APIRouter(prefix=PREFIX, tags=["items"], dependencies=[require(SCOPES)])
+{%- else %}
 router = APIRouter(prefix=PREFIX, tags=["items"])
+{%- endif %}
 
 
 def repository(session: SessionDep) -> ItemRepository:

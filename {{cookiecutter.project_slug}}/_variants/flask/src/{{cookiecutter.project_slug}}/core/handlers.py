@@ -54,6 +54,7 @@ def install(app: Flask, production: bool) -> None:
     @app.errorhandler(AppError)
     def app_error(exc: AppError) -> Response:
         response = error_response(exc.status_code, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
         if isinstance(exc, RateLimitedError):
             response.headers["Retry-After"] = str(exc.retry_after)
         elif isinstance(exc, RequestTimeoutError):

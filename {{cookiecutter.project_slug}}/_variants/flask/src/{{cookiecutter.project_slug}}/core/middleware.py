@@ -26,6 +26,13 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     DRAIN_FACTOR,
     RateLimitedError,
 )
+from {{ cookiecutter.project_slug }}.core.identity import (
+    OUTCOME_KEY,
+    Credentials,
+    Outcome,
+    principal_name,
+    rate_limit_key,
+)
 from {{ cookiecutter.project_slug }}.core.limiter import RateLimiter
 from {{ cookiecutter.project_slug }}.core.ratelimit import (
     client_key,
@@ -93,7 +100,14 @@ class ServiceMiddleware:
             method: str = environ.get("REQUEST_METHOD", "")
             metrics.observe(method, route, status, duration)
             self.access.record(
-                method, route, path, status, duration, client, quiet=is_exempt(path)
+                method,
+                route,
+                path,
+                status,
+                duration,
+                client,
+                quiet=is_exempt(path),
+                principal=principal_name(environ.get(OUTCOME_KEY)),
             )
             request_id.unbind(token)
 
@@ -124,12 +138,22 @@ def _buffer_streamed_body(environ: dict[str, Any], max_body: int) -> None:
     del environ["HTTP_TRANSFER_ENCODING"]
 
 
-def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None:
+def _environ_key(header: bytes) -> str:
+    return "HTTP_" + header.decode().upper().replace("-", "_")
+
+
+def install(
+    app: Flask,
+    settings: Settings,
+    limiter: RateLimiter | None,
+    credentials: Credentials | None = None,
+) -> None:
     # Werkzeug refuses a larger Content-Length itself; a chunked body is counted here.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     # Read by the gunicorn worker (core/worker.py), which collects each request whole.
     app.config["REQUEST_READ_TIMEOUT"] = settings.request_read_timeout
     max_body = settings.max_request_bytes
+    credentials_key = _environ_key(credentials.header) if credentials else ""
     app.wsgi_app = ServiceMiddleware(app.wsgi_app, settings)  # type: ignore[method-assign]
 
     @app.before_request
@@ -150,8 +174,16 @@ def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None
             if declared <= DRAIN_FACTOR * max_body:
                 _discard(environ["wsgi.input"], declared)
             raise RequestEntityTooLarge()
-        if limiter is not None and not is_exempt(environ.get("PATH_INFO", "")):
-            wait = limiter.retry_after(client_key(environ[CLIENT]))
+        exempt = is_exempt(environ.get("PATH_INFO", ""))
+        outcome: Outcome = None
+        # The server joins a repeated header's copies with commas, which no key or token
+        # holds: a repeated credential authenticates as nothing.
+        presented = environ.get(credentials_key)
+        if presented is not None and credentials is not None and not exempt:
+            outcome = credentials.authenticate(presented.encode("latin-1"))
+        environ[OUTCOME_KEY] = outcome
+        if limiter is not None and not exempt:
+            wait = limiter.retry_after(rate_limit_key(outcome, client_key(environ[CLIENT])))
             if wait is not None:
                 raise RateLimitedError(wait)
         if chunked:

@@ -5,7 +5,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from {{ cookiecutter.project_slug }}.core.pagination import (
+{% if cookiecutter.auth != "none" %}from {{ cookiecutter.project_slug }}.core.auth import ResourceScopes
+from {{ cookiecutter.project_slug }}.core.auth.guard import require
+{% endif %}from {{ cookiecutter.project_slug }}.core.pagination import (
     Page,
     PageParams,
 )
@@ -26,6 +28,11 @@ from {{ cookiecutter.project_slug }}.items.schemas import (
 
 PREFIX = "/api/v1/items"
 blueprint = Blueprint("items", __name__, url_prefix=PREFIX)
+{%- if cookiecutter.auth != "none" %}
+# Reads need items:read, writes items:write: the one place this resource says so.
+SCOPES = ResourceScopes(read="items:read", write="items:write")
+blueprint.before_request(require(SCOPES))
+{%- endif %}
 
 # pydantic's ValidationError raised here is rendered as the contract's 422 VALIDATION_ERROR.
 
