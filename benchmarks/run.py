@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BARE = Path(__file__).resolve().parent / "bare"
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.drills import worker_pids  # noqa: E402 - after the path is set
+from tests.helpers.credentials import HEADERS  # noqa: E402 - after the path is set
+from tests.helpers.drills import worker_pids  # noqa: E402
 from tests.helpers.running_service import Service, start, start_worker  # noqa: E402
 from tests.helpers.servers import PostgreSQL, Redis  # noqa: E402
 from tests.helpers.template import matrix  # noqa: E402
@@ -149,8 +150,10 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, seconds: float, connections: int) -> Figures:
+    # Every request carries the API key (a bare app or auth=none ignores it).
+    key = [arg for name, value in HEADERS.items() for arg in ("-H", f"{name}: {value}")]
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", *key, url],
         capture_output=True,
         text=True,
         check=True,
@@ -299,7 +302,7 @@ def seed(server: Service) -> None:
         request = urllib.request.Request(
             f"{server.url}/api/v1/items",
             data=body,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **HEADERS},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -319,7 +322,7 @@ def create_items(url: str, count: int, threads: int = 8) -> list[float]:
         request = urllib.request.Request(
             f"{url}/api/v1/items",
             data=body,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **HEADERS},
             method="POST",
         )
         started = time.perf_counter()

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers.credentials import API_KEY, API_KEYS
 from tests.helpers.drills import (
     ITEMS,
     accepted,
@@ -88,6 +89,7 @@ def drilled(request, cookies_session, uv):
     env = {
         "ENVIRONMENT": "production",
         "SECRET_KEY": "drill-secret-key-that-is-long-enough-0123456789",
+        "API_KEYS": API_KEYS,
         "DATABASE_URL": database.create_database(name),
         # High enough that the load drill measures the service, not the limiter.
         "RATE_LIMIT": "1000000/minute",
@@ -229,7 +231,8 @@ def test_sigterm_under_keepalive_clients_fails_no_request(drill_record, drilled)
 SLOW_CLIENTS = 16  # 4 for each of a Flask service's 4 threads in 2 workers, twice over
 SLOW_REQUEST = (
     b"POST /api/v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-    b"Content-Length: 1000\r\n\r\n{"
+    + f"X-API-Key: {API_KEY}\r\n".encode()
+    + b"Content-Length: 1000\r\n\r\n{"
 )
 
 

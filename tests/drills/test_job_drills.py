@@ -20,6 +20,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from tests.helpers.credentials import API_KEYS, HEADERS
 from tests.helpers.running_service import free_port, start, start_worker
 from tests.helpers.servers import Redis, start_or_skip
 
@@ -98,7 +99,7 @@ class Drilled:
 
         def one(n):
             headers = {"X-Request-ID": request_id} if request_id else {}
-            with httpx.Client(base_url=self.web.url, timeout=30) as client:
+            with httpx.Client(base_url=self.web.url, timeout=30, headers=HEADERS) as client:
                 response = client.post(ITEMS, json={"name": f"job {n}"}, headers=headers)
             assert response.status_code == 201, response.text
             return response.json()["id"]
@@ -149,6 +150,7 @@ def drilled(request, cookies_session, uv, tmp_path_factory):
     env = {
         "ENVIRONMENT": "production",
         "SECRET_KEY": "drill-secret-key-that-is-long-enough-0123456789",
+        "API_KEYS": API_KEYS,
         "DATABASE_URL": postgresql.create_database(combo_id(combo).replace("-", "_")),
         "REDIS_URL": redis.url(),
         "RATE_LIMIT": "1000000/minute",

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import find_tool
+from tests.helpers.credentials import API_KEYS
 from tests.helpers.deployment_tools import SERVICE
 from tests.helpers.running_service import SECRET, install, start
 from tests.helpers.servers import PASSWORD
@@ -78,7 +79,13 @@ def test_restore_drill(request, bake, uv, tmp_path, drill_record, database, fram
     backup_dir = tmp_path / "backups"
     backup, restore, backup_env = generated_commands(project, backup_dir)
     env = {"DATABASE_URL": url, "RATE_LIMIT": ""}
-    full_env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": SECRET, **env}
+    full_env = {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": SECRET,
+        "API_KEYS": API_KEYS,
+        **env,
+    }
 
     def run(command: list[str], extra: dict | None = None) -> str:
         result = subprocess.run(

@@ -13,6 +13,8 @@ import socket
 import subprocess
 from dataclasses import dataclass
 
+from tests.helpers.credentials import HEADERS as CREDENTIALS
+
 ITEMS = "/api/v1/items"
 TRACEBACK = re.compile(rb"Traceback|File \"|line \d+, in ")
 
@@ -44,7 +46,7 @@ def request(
     content_length: int | None = None,
 ) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
-    for name, value in (headers or {}).items():
+    for name, value in (CREDENTIALS | (headers or {})).items():
         lines.append(f"{name}: {value}")
     if body or content_length is not None:
         lines.append(f"Content-Length: {len(body) if content_length is None else content_length}")

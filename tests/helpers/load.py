@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from tests.helpers.credentials import HEADERS
+
 ITEMS = "/api/v1/items"
 
 
@@ -75,7 +77,9 @@ async def _run(
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(15.0, connect=5.0)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, limits=limits, timeout=timeout, headers=HEADERS
+    ) as client:
 
         async def worker() -> None:
             while time.monotonic() < deadline:
@@ -133,7 +137,7 @@ def run_load(
 def missing_items(base_url: str, written: dict[int, dict]) -> list[int]:
     """Ids of written items that cannot be read back exactly as written."""
     missing = []
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+    with httpx.Client(base_url=base_url, timeout=10, headers=HEADERS) as client:
         for item_id, payload in written.items():
             response = client.get(f"{ITEMS}/{item_id}")
             body = response.json() if response.status_code == 200 else {}

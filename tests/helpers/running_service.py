@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from tests.helpers.credentials import API_KEYS, HEADERS
+
 SECRET = "contract-secret-key-that-is-long-enough-0123456789"
 
 
@@ -48,10 +50,12 @@ class Service:
     port: int
     log_path: Path
     redis: Any = None  # the backing Redis server, when the test started one
+    # Headers every request sends: the tests' API key, unless the caller wants none.
+    credentials: Mapping[str, str] = field(default_factory=lambda: dict(HEADERS))
     _client: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._client = httpx.Client(base_url=self.url, timeout=10)
+        self._client = httpx.Client(base_url=self.url, timeout=10, headers=dict(self.credentials))
 
     @property
     def url(self) -> str:
@@ -114,6 +118,7 @@ def start(
     workers: int = 2,
     timeout: float = 60,
     log_dir: Path | None = None,
+    credentials: Mapping[str, str] = HEADERS,
 ) -> Service:
     """Start gunicorn from the project's .venv in production mode; return once it is live."""
     port = free_port()
@@ -125,6 +130,7 @@ def start(
         "SECRET_KEY": SECRET,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
+        "API_KEYS": API_KEYS,
         **(env or {}),
     }
     if "PROMETHEUS_MULTIPROC_DIR" not in (env or {}):
@@ -139,7 +145,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    service = Service(project, proc, port, log_path)
+    service = Service(project, proc, port, log_path, credentials=credentials)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
@@ -213,7 +219,13 @@ def start_worker(
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = Path(tempfile.mkstemp(prefix="worker-", suffix=".log", dir=log_dir)[1])
     package = next(p.name for p in (project / "src").iterdir() if p.is_dir())
-    full_env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": SECRET, **env}
+    full_env = {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": SECRET,
+        "API_KEYS": API_KEYS,
+        **env,
+    }
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the worker makes its own
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

@@ -6,16 +6,21 @@ The same test bodies run against every one of them, so the variants cannot drift
 docs/contract.md is the text these tests hold the services to.
 """
 
+import hashlib
 import itertools
+import os
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from cookiecutter.main import cookiecutter
 
-from tests.helpers.running_service import Service, install, running
+from tests.helpers.credentials import API_KEY, API_KEYS
+from tests.helpers.running_service import SECRET, Service, install, running
 from tests.helpers.template import ROOT
 
 VARIANTS = {
@@ -64,7 +69,8 @@ def service(request, tmp_path_factory, uv):
         env["REDIS_URL"] = redis.url()
         env["REDIS_KEY_PREFIX"] = f"contract-{request.param}-{time.time_ns()}:"
         env["REDIS_TIMEOUT"] = "0.3"
-    with running(project, env=env, workers=2, log_dir=output) as started:
+    # These services have no API route: their requests are counted by address, as sent.
+    with running(project, env=env, workers=2, log_dir=output, credentials={}) as started:
         started.redis = redis
         yield started
 
@@ -285,6 +291,116 @@ def test_redis_outage_fails_open_and_recovers(service: Service):
         assert time.monotonic() < deadline, "readiness did not recover after Redis came back"
         time.sleep(0.2)
     assert service.get("/status", headers=as_client()).status_code == 200
+
+
+# Authentication (docs/contract.md, "Authentication") needs an API route: these services have
+# the example resource, on SQLite, and the default auth=api-key.
+READER_KEY = "contract-reader-key-7hQm2Vx9Lc4Rt8Wz"
+READER = {"X-API-Key": READER_KEY}
+ITEMS = "/api/v1/items"
+CHALLENGE = 'ApiKey realm="my-service"'
+
+
+@pytest.fixture(scope="module", params=["fastapi", "flask"])
+def api(request, tmp_path_factory, uv):
+    output = tmp_path_factory.mktemp(f"api-{request.param}")
+    answers = {"framework": request.param, "database": "sqlite"}
+    project = Path(
+        cookiecutter(str(ROOT), no_input=True, output_dir=str(output), extra_context=answers)
+    )
+    install(project, uv)
+    reader = f"reader:items:read:{hashlib.sha256(READER_KEY.encode()).hexdigest()}"
+    env = {
+        **ENV,
+        "DATABASE_URL": f"sqlite:///{output / 'api.db'}",
+        "API_KEYS": f"{API_KEYS},{reader}",
+    }
+    subprocess.run(
+        [uv, "run", "--no-sync", "alembic", "upgrade", "head"],
+        cwd=project,
+        env={**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": SECRET, **env},
+        check=True,
+        capture_output=True,
+    )
+    with running(project, env=env, workers=2, log_dir=output) as started:
+        yield started
+
+
+def anonymous(api: Service) -> httpx.Client:
+    """A client without credentials (the Service's own sends the tests' key)."""
+    return httpx.Client(base_url=api.url, timeout=10)
+
+
+def test_api_routes_need_credentials_with_the_scope(api: Service):
+    created = api.request("POST", ITEMS, json={"name": "contract"}, headers=as_client())
+    assert created.status_code == 201, created.text
+    assert api.get(ITEMS, headers=as_client()).json()["total"] >= 1
+    with anonymous(api) as client:
+        bare = client.get(ITEMS, headers=as_client())
+    error = error_of(bare, 401, "UNAUTHORIZED")
+    assert bare.headers["www-authenticate"] == CHALLENGE
+    assert error["message"] == "Valid credentials are required"
+    wrong = api.get(ITEMS, headers={**as_client(), "X-API-Key": "not-a-key"})
+    error_of(wrong, 401, "UNAUTHORIZED")
+    assert wrong.headers["www-authenticate"] == f'{CHALLENGE}, error="invalid_token"'
+    # The read-only key reads, and may not write.
+    assert api.get(ITEMS, headers={**as_client(), **READER}).status_code == 200
+    refused = api.request("POST", ITEMS, json={"name": "x"}, headers={**as_client(), **READER})
+    error_of(refused, 403, "FORBIDDEN")
+    assert refused.headers["www-authenticate"] == (
+        f'{CHALLENGE}, error="insufficient_scope", scope="items:write"'
+    )
+
+
+def test_a_repeated_credential_header_authenticates_nothing(api: Service):
+    headers = [("X-API-Key", API_KEY), ("X-API-Key", API_KEY), *as_client().items()]
+    with anonymous(api) as client:
+        error_of(client.get(ITEMS, headers=headers), 401, "UNAUTHORIZED")
+
+
+def test_operational_routes_need_no_credentials(api: Service):
+    with anonymous(api) as client:
+        for path in ("/health/live", "/health/ready", "/status", "/metrics"):
+            assert client.get(path, headers=as_client()).status_code == 200, path
+        error_of(client.get(ITEMS, headers=as_client()), 401, "UNAUTHORIZED")
+
+
+def test_the_access_line_names_the_principal_and_never_a_key(api: Service):
+    api.get(ITEMS, headers={**as_client(), "X-Request-ID": "principal-1"})
+    api.get(ITEMS, headers={**as_client(), **READER, "X-Request-ID": "principal-2"})
+    api.get(ITEMS, headers={**as_client(), "X-API-Key": "x" * 40, "X-Request-ID": "principal-3"})
+    assert api.wait_for_record(event="request", request_id="principal-1")["principal"] == (
+        "template-tests"
+    )
+    assert api.wait_for_record(event="request", request_id="principal-2")["principal"] == "reader"
+    third = api.wait_for_record(event="request", request_id="principal-3")
+    assert "principal" not in third and third["status"] == 401
+    refusal = api.wait_for_record(event="auth_refused", request_id="principal-3")
+    assert refusal["reason"] == "unknown_key"
+    log = "\n".join(api.lines())
+    for secret in (API_KEY, READER_KEY, API_KEY[-10:], READER_KEY[-10:]):
+        assert secret not in log
+
+
+def test_an_authenticated_caller_is_limited_as_itself(api: Service):
+    # 20/minute per worker: one principal from ever new addresses is still limited.
+    statuses = [api.get(ITEMS, headers={**as_client(), **READER}).status_code for _ in range(45)]
+    assert 429 in statuses
+    assert statuses.count(200) <= 2 * int(ENV["RATE_LIMIT"].split("/")[0])
+
+
+def test_cors_preflights_may_ask_for_the_credential_headers(api: Service):
+    headers = {
+        **as_client(),
+        "Origin": "https://app.example.com",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, x-api-key",
+    }
+    with anonymous(api) as client:
+        preflight = client.options(ITEMS, headers=headers)
+    assert preflight.status_code == 200, preflight.text
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert "authorization" in allowed and "x-api-key" in allowed
 
 
 def test_graceful_stop(service: Service):
