@@ -756,3 +756,17 @@ def test_metrics_token_is_required_only_where_no_proxy_guards_metrics(bake, depl
     config = (project / "src" / "my_service" / "config.py").read_text(encoding="utf-8")
     required = deployment == "paas"
     assert f"\nMETRICS_TOKEN_REQUIRED = {required}\n" in config
+
+
+@pytest.mark.parametrize("deployment", ["vm", "docker-compose"])
+def test_nginx_passes_the_credential_headers_untouched(bake, deployment):
+    # nginx passes every client header upstream unless told otherwise; nothing here may clear
+    # or replace Authorization or X-API-Key (tests/live/test_vm.py reads an API route through
+    # the site with a key).
+    project = bake(deployment=deployment, database="none")
+    name = f"{SERVICE}.conf" if deployment == "vm" else "nginx.conf"
+    folder = "nginx" if deployment == "vm" else "compose"
+    site = (project / "deploy" / folder / name).read_text(encoding="utf-8").lower()
+    assert "proxy_pass_request_headers off" not in site
+    for header in ("authorization", "x-api-key"):
+        assert f"proxy_set_header {header}" not in site

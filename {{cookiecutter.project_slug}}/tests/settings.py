@@ -18,6 +18,8 @@ from {{ cookiecutter.project_slug }}.config import (
 SECRET = "tests-only-Q7vK2mX9pL4wR8nZ3bJ6hF1cD5gT0sY"
 METRICS_TOKEN = "m" * 40
 {%- if cookiecutter.auth == "api-key" %}
+# Every resource's scopes: the tests' main key holds them all (README.md, "Adding a resource").
+SCOPES = "items:read items:write"
 # Keys known to everyone, so never real ones: one may read and write, one only read.
 API_KEY = "tests-only-key-Fh3kQ9zLw2VbN8xRt5Yc"
 READ_ONLY_KEY = "tests-only-key-read-Pq7Jm4Ds1Kg6Wn"
@@ -30,7 +32,7 @@ def key_entry(name: str, scopes: str, key: str) -> str:
 # The settings authentication needs, and the headers a test client sends by default.
 AUTH_SETTINGS: dict[str, Any] = {
     "api_keys": [
-        key_entry("tests", "items:read items:write", API_KEY),
+        key_entry("tests", SCOPES, API_KEY),
         key_entry("reader", "items:read", READ_ONLY_KEY),
     ]
 }
