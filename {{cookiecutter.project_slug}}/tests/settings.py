@@ -12,6 +12,10 @@ from {{ cookiecutter.project_slug }}.config import (
     METRICS_TOKEN_REQUIRED,
     Settings,
 )
+{%- if cookiecutter.auth == "jwt" %}
+
+from .issuer import AUDIENCE, Issuer
+{%- endif %}
 
 # Random-looking, as production requires (config.MIN_SECRET_BITS); known to everyone, so never
 # a real one.
@@ -39,6 +43,14 @@ AUTH_SETTINGS: dict[str, Any] = {
 CREDENTIALS = {"X-API-Key": API_KEY}
 # The same settings in the environment, for a service the tests start as a process.
 AUTH_ENVIRONMENT = {"API_KEYS": ",".join(AUTH_SETTINGS["api_keys"])}
+{%- elif cookiecutter.auth == "jwt" %}
+# Every resource's scopes: the tests' main token holds them all (README.md, "Adding a resource").
+SCOPES = "items:read items:write"
+# One issuer on 127.0.0.1 for the whole run; its discovery document leads to its keys.
+ISSUER = Issuer()
+AUTH_SETTINGS: dict[str, Any] = {"auth_issuer": ISSUER.url, "auth_audience": AUDIENCE}
+CREDENTIALS = {"Authorization": f"Bearer {ISSUER.token(scope=SCOPES)}"}
+AUTH_ENVIRONMENT = {"AUTH_ISSUER": ISSUER.url, "AUTH_AUDIENCE": AUDIENCE}
 {%- else %}
 AUTH_SETTINGS: dict[str, Any] = {}
 CREDENTIALS: dict[str, str] = {}

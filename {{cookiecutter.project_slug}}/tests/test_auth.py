@@ -7,7 +7,7 @@ from {{ cookiecutter.project_slug }}.core.auth import (
     ResourceScopes,
 )
 
-from .settings import {{ "API_KEY, CREDENTIALS, READ_ONLY_KEY" if cookiecutter.auth == "api-key" else "CREDENTIALS" }}
+from .settings import {{ "API_KEY, CREDENTIALS, READ_ONLY_KEY" if cookiecutter.auth == "api-key" else "CREDENTIALS, ISSUER" }}
 
 GUARDED = "/test/guarded"
 {%- if cookiecutter.auth == "api-key" %}
@@ -15,6 +15,12 @@ HEADER = "X-API-Key"
 WRONG = {HEADER: "tests-only-key-nobody-has-this-one-00"}
 READ_ONLY = {HEADER: READ_ONLY_KEY}
 SECRETS = [API_KEY, READ_ONLY_KEY, WRONG[HEADER]]
+{%- else %}
+HEADER = "Authorization"
+WRONG = {HEADER: f"Bearer {ISSUER.token(aud='someone-else')}"}
+READ_ONLY = {HEADER: f"Bearer {ISSUER.token(sub='reader', scope='items:read')}"}
+# A token's signature is its one secret part; nothing of a token may be logged.
+SECRETS = [value.rsplit(".", 1)[1] for value in (CREDENTIALS[HEADER], READ_ONLY[HEADER])]
 {%- endif %}
 REALM = 'realm="my-service"'
 

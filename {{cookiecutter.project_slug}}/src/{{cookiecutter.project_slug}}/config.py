@@ -24,6 +24,11 @@ from {{ cookiecutter.project_slug }}.core.auth.keys import (
     KEY_COMMAND,
     parse_entries,
 )
+{%- elif cookiecutter.auth == "jwt" %}
+
+from {{ cookiecutter.project_slug }}.core.auth.tokens import (
+    ASYMMETRIC_ALGORITHMS,
+)
 {%- endif %}
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-me"}
@@ -54,6 +59,10 @@ DEFAULT_QUEUE = "default"
 # Queue names as the Redis broker keys them; it reserves the .DQ (delayed) and .XQ (dead
 # letters) suffixes for itself.
 QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+{%- endif %}
+{%- if cookiecutter.auth == "jwt" %}
+# An issuer on the same host may be reached over plain HTTP; any other only over https.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 {%- endif %}
 {%- if cookiecutter.database != "none" %}
 # Where development finds its database: a local one named after the package.
@@ -101,6 +110,21 @@ class Settings(BaseSettings):
     # API keys as `name:scopes:sha256-hex` entries, comma-separated (core/auth/keys.py):
     # digests only, never a key.
     api_keys: CommaList = []
+{%- elif cookiecutter.auth == "jwt" %}
+    # The OIDC issuer whose bearer tokens the API accepts (core/auth/tokens.py): its URL as in
+    # the tokens' `iss`, the audience they must name, and where its keys are (empty: found
+    # through {issuer}/.well-known/openid-configuration).
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_jwks_url: str = ""
+    auth_algorithms: CommaList = ["RS256", "ES256"]
+    # Seconds of clock difference allowed on exp and nbf.
+    auth_leeway: float = Field(default=30.0, ge=0, le=300)
+    # Seconds a key-set fetch may take; at most one fetch per AUTH_JWKS_REFETCH_SECONDS when a
+    # token names an unknown key; keys are fetched again after AUTH_JWKS_MAX_AGE.
+    auth_jwks_timeout: float = Field(default=2.0, gt=0, le=30)
+    auth_jwks_refetch_seconds: float = Field(default=30.0, gt=0)
+    auth_jwks_max_age: float = Field(default=3600.0, gt=0)
 {%- endif %}
 {%- if cookiecutter.database != "none" %}
     # Plain 12-factor URLs (postgresql://, mysql://, sqlite:///path) or an explicit driver form.
@@ -163,6 +187,8 @@ class Settings(BaseSettings):
         "trusted_proxies",
 {%- if cookiecutter.auth == "api-key" %}
         "api_keys",
+{%- elif cookiecutter.auth == "jwt" %}
+        "auth_algorithms",
 {%- endif %}
 {%- if cookiecutter.background_jobs %}
         "jobs_queues",
@@ -262,6 +288,27 @@ class Settings(BaseSettings):
                 "API_KEYS must hold at least one entry in production, or nothing can call the"
                 f" API (`{KEY_COMMAND}` makes one)"
             )
+        return self
+{%- elif cookiecutter.auth == "jwt" %}
+
+    @model_validator(mode="after")
+    def _check_token_settings(self) -> "Settings":
+        refused = set(self.auth_algorithms) - ASYMMETRIC_ALGORITHMS
+        if refused or not self.auth_algorithms:
+            raise ValueError(
+                "AUTH_ALGORITHMS may name only asymmetric algorithms"
+                f" ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); refused: {sorted(refused)}"
+            )
+        if not self.is_production:
+            return self
+        if not self.auth_issuer or not self.auth_audience:
+            raise ValueError("AUTH_ISSUER and AUTH_AUDIENCE must be set in production")
+        for name in ("auth_issuer", "auth_jwks_url"):
+            url = urlsplit(getattr(self, name))
+            if url.netloc and url.scheme != "https" and url.hostname not in LOOPBACK_HOSTS:
+                raise ValueError(
+                    f"{name.upper()} must be an https:// URL in production (or on this host)"
+                )
         return self
 {%- endif %}
 

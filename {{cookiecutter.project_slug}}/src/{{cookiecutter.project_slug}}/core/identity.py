@@ -20,11 +20,15 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Credentials that did not authenticate, and why (for the log line, never the answer)."""
+    """Credentials that did not authenticate, and why (for the log line, never the answer);
+    `unavailable` when they could not be checked (a 503, not a 401)."""
 
     reason: str
+    unavailable: bool = False
 
 
+# What an authenticator answers when it must do blocking work first (`Credentials.refresh`).
+REFRESH_NEEDED = Refusal("keys_needed")
 # Where the outcome is kept: a key of the ASGI scope or the WSGI environ.
 OUTCOME_KEY = "service.auth"
 # Credentials as sent (the raw header value) -> who they belong to, or why not.
@@ -46,7 +50,12 @@ def principal_name(outcome: Outcome) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """Where a request's credentials are (a header name, lower case) and who checks them."""
+    """Where a request's credentials are (a header name, lower case) and who checks them.
+
+    `refresh` is blocking work the authenticator may ask for (fetching an issuer's keys): when
+    `authenticate` answers REFRESH_NEEDED, run it (off the event loop), then ask again.
+    """
 
     header: bytes
     authenticate: Authenticate
+    refresh: Callable[[], None] | None = None

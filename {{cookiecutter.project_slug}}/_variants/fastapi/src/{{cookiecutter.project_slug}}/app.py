@@ -15,8 +15,8 @@ from {{ cookiecutter.project_slug }}.core import (
     handlers,
     system,
 )
-{%- if cookiecutter.auth == "api-key" %}
-from {{ cookiecutter.project_slug }}.core.auth.keys import (
+{%- if cookiecutter.auth != "none" %}
+from {{ cookiecutter.project_slug }}.core.auth.{{ "tokens" if cookiecutter.auth == "jwt" else "keys" }} import (
     credentials,
 )
 {%- endif %}

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import structlog
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME
-from {{ cookiecutter.project_slug }}.core.errors import AppError
+from {{ cookiecutter.project_slug }}.core.errors import (
+    AppError,
+    ServiceUnavailableError,
+)
 from {{ cookiecutter.project_slug }}.core.identity import (
     Outcome,
     Principal,
@@ -75,13 +78,17 @@ class ResourceScopes:
 
 
 def check(outcome: Outcome, scope: str) -> Principal:
-    """The caller, if its credentials hold `scope`; else a 401 or 403 (and a log line that
-    says why, never what was sent)."""
+    """The caller, if its credentials hold `scope`; else a 401 or 403, or a 503 when they could
+    not be checked (and a log line that says why, never what was sent)."""
     if isinstance(outcome, Principal):
         if scope in outcome.scopes:
             return outcome
         logger.info("auth_refused", status=403, principal=outcome.name, needed=scope)
         raise ForbiddenError(scope)
+    if isinstance(outcome, Refusal) and outcome.unavailable:
+        # Fail closed: the credentials could not be checked (why is logged where it failed).
+        logger.warning("auth_refused", status=503, reason=outcome.reason)
+        raise ServiceUnavailableError()
     reason = outcome.reason if isinstance(outcome, Refusal) else "no_credentials"
     logger.info("auth_refused", status=401, reason=reason)
     raise UnauthorizedError(sent=outcome is not None)

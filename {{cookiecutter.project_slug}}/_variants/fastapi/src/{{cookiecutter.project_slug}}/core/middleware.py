@@ -29,8 +29,10 @@ from {{ cookiecutter.project_slug }}.core.errors import (
 )
 from {{ cookiecutter.project_slug }}.core.identity import (
     OUTCOME_KEY,
+    REFRESH_NEEDED,
     Credentials,
     Outcome,
+    Principal,
     Refusal,
     principal_name,
     rate_limit_key,
@@ -122,7 +124,7 @@ class ServiceMiddleware:
             outcome = (
                 Refusal("header_repeated")
                 if presented_twice
-                else self.credentials.authenticate(presented)
+                else await self._authenticate(self.credentials, presented)
             )
         scope[OUTCOME_KEY] = outcome
         # uvicorn's own proxy-header handling is off (core/worker.py), so that the client is
@@ -192,6 +194,15 @@ class ServiceMiddleware:
                 principal_name(outcome),
             )
             request_id.unbind(token)
+
+    @staticmethod
+    async def _authenticate(credentials: Credentials, presented: bytes) -> Principal | Refusal:
+        outcome = credentials.authenticate(presented)
+        if outcome is REFRESH_NEEDED and credentials.refresh is not None:
+            # Blocking work (fetching an issuer's keys) runs in a thread, off the event loop.
+            await asyncio.to_thread(credentials.refresh)
+            outcome = credentials.authenticate(presented)
+        return outcome
 
     @staticmethod
     async def _discard_body(receive: Receive, timeout: float) -> None:

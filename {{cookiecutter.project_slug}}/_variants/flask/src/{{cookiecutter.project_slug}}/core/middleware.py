@@ -28,6 +28,7 @@ from {{ cookiecutter.project_slug }}.core.errors import (
 )
 from {{ cookiecutter.project_slug }}.core.identity import (
     OUTCOME_KEY,
+    REFRESH_NEEDED,
     Credentials,
     Outcome,
     principal_name,
@@ -180,7 +181,11 @@ def install(
         # holds: a repeated credential authenticates as nothing.
         presented = environ.get(credentials_key)
         if presented is not None and credentials is not None and not exempt:
-            outcome = credentials.authenticate(presented.encode("latin-1"))
+            raw = presented.encode("latin-1")
+            outcome = credentials.authenticate(raw)
+            if outcome is REFRESH_NEEDED and credentials.refresh is not None:
+                credentials.refresh()
+                outcome = credentials.authenticate(raw)
         environ[OUTCOME_KEY] = outcome
         if limiter is not None and not exempt:
             wait = limiter.retry_after(rate_limit_key(outcome, client_key(environ[CLIENT])))
