@@ -229,6 +229,46 @@ def print_throughput(rows: list[tuple[str, str, Figures, Figures]]) -> None:
         )
 
 
+AUTH_PATH = "/api/v1/items"
+
+
+def auth_figures(
+    generated: Service, work: Path, framework: str, url: str, args: argparse.Namespace
+) -> tuple[Figures, Figures]:
+    """GET /api/v1/items on the generated service (auth=api-key, the default) and on the same
+    project baked with auth=none, over the same database: what checking the key costs."""
+    project = bake(
+        work / f"{framework}-noauth", framework=framework, database="sqlite", auth="none"
+    )
+    subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+    open_service = serve(project, {"DATABASE_URL": url}, None, work)
+    try:
+        pin(open_service)
+        time.sleep(1)
+        return compare(
+            generated, open_service, AUTH_PATH, args.rounds, args.seconds, args.connections
+        )
+    finally:
+        open_service.stop()
+
+
+def print_auth_cost(rows: list[tuple[str, Figures, Figures]]) -> None:
+    print(f"\n## Authentication cost (`GET {AUTH_PATH}`, sqlite; api-key vs none, one run)\n")
+    print(
+        "| framework | CPU µs per request, api-key | none | cost µs | req/s api-key | none "
+        "| p50 ms api-key / none | non-2xx+errors (api-key/none) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for framework, keyed, open_ in rows:
+        cost = median(keyed.cpu_us) - median(open_.cpu_us)
+        print(
+            f"| {framework} | {median(keyed.cpu_us):.0f} | {median(open_.cpu_us):.0f} "
+            f"| {cost:+.0f} | {median(keyed.rps):,.0f} | {median(open_.rps):,.0f} "
+            f"| {median(keyed.p50_ms):.2f} / {median(open_.p50_ms):.2f} "
+            f"| {keyed.errors} / {open_.errors} |"
+        )
+
+
 def bake_times(work: Path, repeats: int, limit: int | None) -> list[tuple[str, float]]:
     results = []
     combos = matrix()[:limit] if limit else matrix()
@@ -435,6 +475,7 @@ def main() -> None:
     )
     rows = []
     memory = []
+    auth_rows = []
     scenarios = [(db, path) for db, path in SCENARIOS if not args.only or path in args.only]
     if not scenarios:
         sys.exit(f"--only: no such path; choose from {sorted({p for _, p in SCENARIOS})}")
@@ -477,10 +518,15 @@ def main() -> None:
                                 generated, bare, path, args.rounds, args.seconds, args.connections
                             )
                             rows.append((framework, f"`GET {path}` ({database})", ours, theirs))
+                        if database == "sqlite" and (not args.only or AUTH_PATH in args.only):
+                            keyed, open_ = auth_figures(generated, work, framework, url, args)
+                            auth_rows.append((framework, keyed, open_))
                     finally:
                         generated.stop()
                         bare.stop()
             print_throughput(rows)
+            if auth_rows:
+                print_auth_cost(auth_rows)
             if args.only:
                 return
 

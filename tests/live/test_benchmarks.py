@@ -21,6 +21,7 @@ def test_benchmark_smoke_run_prints_every_figure():
     out = result.stdout
     for heading in (
         "## Throughput and latency",
+        "## Authentication cost",
         "## Idle resident memory of one worker",
         "## Bake time per combination",
         "## From bake to green tests",
@@ -37,3 +38,7 @@ def test_benchmark_smoke_run_prints_every_figure():
             cells = [c.strip() for c in row.group(1).split("|")]
             assert float(cells[0].replace(",", "")) > 0 and float(cells[1].replace(",", "")) > 0
             assert cells[2].endswith("%")
+        # Checking the API key, side by side with the same project without auth.
+        row = re.search(rf"^\| {framework} \| ([\d,]+) \| ([\d,]+) \| ([+-]\d+) \|", out, re.M)
+        assert row, f"no {framework} authentication cost row:\n{out}"
+        assert int(row.group(1).replace(",", "")) > 0 and int(row.group(2).replace(",", "")) > 0

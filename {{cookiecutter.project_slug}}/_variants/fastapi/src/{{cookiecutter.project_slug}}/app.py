@@ -13,6 +13,7 @@ from {{ cookiecutter.project_slug }}.config import (
 from {{ cookiecutter.project_slug }}.core import (
     cors,
     handlers,
+    openapi,
     system,
 )
 {%- if cookiecutter.auth != "none" %}
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- endif %}
     for router in RESOURCES:
         app.include_router(router)
+    openapi.install(app)
 
     if settings.cors_origins:
         app.add_middleware(cors.CORS, origins=settings.cors_origins)
