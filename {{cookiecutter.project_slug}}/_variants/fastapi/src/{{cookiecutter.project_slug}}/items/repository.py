@@ -1,6 +1,5 @@
-"""Database access for the example resource; the router never builds queries itself."""
+"""Writes for the example resource: ORM objects in the request's session, its unit of work."""
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
@@ -14,13 +13,6 @@ from {{ cookiecutter.project_slug }}.items.schemas import (
 class ItemRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def page(self, *, limit: int, offset: int) -> tuple[list[Item], int]:
-        total = await self.session.scalar(select(func.count()).select_from(Item))
-        items = await self.session.scalars(
-            select(Item).order_by(Item.id).limit(limit).offset(offset)
-        )
-        return list(items), total or 0
 
     async def get(self, item_id: int) -> Item:
         item = await self.session.get(Item, item_id) if 1 <= item_id <= ID_MAX else None

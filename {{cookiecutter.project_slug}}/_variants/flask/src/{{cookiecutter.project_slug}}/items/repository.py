@@ -1,6 +1,5 @@
-"""Database access for the example resource; the views never build queries themselves."""
+"""Writes for the example resource: ORM objects in the request's session, its unit of work."""
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
@@ -14,11 +13,6 @@ from {{ cookiecutter.project_slug }}.items.schemas import (
 class ItemRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    def page(self, *, limit: int, offset: int) -> tuple[list[Item], int]:
-        total = self.session.scalar(select(func.count()).select_from(Item))
-        items = self.session.scalars(select(Item).order_by(Item.id).limit(limit).offset(offset))
-        return list(items), total or 0
 
     def get(self, item_id: int) -> Item:
         item = self.session.get(Item, item_id) if 1 <= item_id <= ID_MAX else None
