@@ -48,7 +48,7 @@ def uv() -> str:
     return path
 
 
-def bake(output: Path, **answers: object) -> Path:
+def bake(output: Path, template: Path = ROOT, **answers: object) -> Path:
     args = [f"{k}={v}" for k, v in answers.items()]
     subprocess.run(
         [
@@ -59,7 +59,7 @@ def bake(output: Path, **answers: object) -> Path:
             "-f",
             "-o",
             str(output),
-            str(ROOT),
+            str(template),
             *args,
         ],
         check=True,
@@ -269,17 +269,51 @@ def bake_times(work: Path, repeats: int, limit: int | None) -> list[tuple[str, f
     return results
 
 
-def bake_to_green(work: Path, framework: str) -> float:
+def floor_seconds(work: Path, repeats: int) -> float:
+    """Median seconds of a whole `cookiecutter --no-input` process for a one-file template: the
+    floor any template's bake stands on (start-up, imports, one render)."""
+    template = work / "floor-template"
+    (template / "{{cookiecutter.project_slug}}").mkdir(parents=True, exist_ok=True)
+    (template / "cookiecutter.json").write_text('{"project_slug": "floor"}')
+    (template / "{{cookiecutter.project_slug}}" / "README.md").write_text(
+        "{{ cookiecutter.project_slug }}\n"
+    )
+    durations = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        bake(work / "floor", template)
+        durations.append(time.perf_counter() - started)
+        shutil.rmtree(work / "floor")
+    return statistics.median(durations)
+
+
+def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, str]:
+    """Seconds from `cookiecutter --no-input` to green tests, and the suite's slowest tests."""
     started = time.perf_counter()
-    project = bake(work / f"green-{framework}", framework=framework)
+    project = bake(work / f"green-{framework}", template, framework=framework)
     subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
-    subprocess.run(
-        [uv(), "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
+    run = subprocess.run(
+        [uv(), "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "--durations=5"],
         cwd=project,
         check=True,
         capture_output=True,
+        text=True,
     )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    shutil.rmtree(project.parent)
+    slowest = re.findall(r"^([\d.]+s (?:setup|call|teardown) +\S+)$", run.stdout, re.M)
+    return seconds, "; ".join(slowest)
+
+
+def template_at(revision: str, work: Path) -> Path:
+    """This repository's template as it was at `revision`, to measure against."""
+    folder = work / f"template-{revision}"
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
 
 
 @dataclass(frozen=True)
@@ -487,6 +521,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgresql", action="store_true", help="skip the PostgreSQL figures")
     parser.add_argument(
+        "--baseline",
+        metavar="REVISION",
+        help="also time bake to green with the template at this git revision, alternating",
+    )
+    parser.add_argument(
+        "--only-generation",
+        action="store_true",
+        help="measure only bake time and bake to green",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="PATH",
@@ -514,6 +558,8 @@ def main() -> None:
         print("(PostgreSQL figures skipped: no server installed or --no-postgresql)")
     databases = ["sqlite"] + (["postgresql"] if pg else [])
     databases = [db for db in databases if any(db == s.database for s in scenarios)]
+    if args.only_generation:
+        databases = []
     startup = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -561,41 +607,68 @@ def main() -> None:
                     finally:
                         generated.stop()
                         bare.stop()
-            print_throughput(rows)
+            if rows:
+                print_throughput(rows)
             if args.only:
                 return
 
-            print("\n## Idle resident memory of one worker (KiB)\n")
-            print("| framework | generated | bare | ratio |")
-            print("| --- | ---: | ---: | ---: |")
-            for framework, ours, theirs in memory:
-                ratio = max(ours) / max(theirs)
-                print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {ratio:.2f}x |")
+            if memory:
+                print("\n## Idle resident memory of one worker (KiB)\n")
+                print("| framework | generated | bare | ratio |")
+                print("| --- | ---: | ---: | ---: |")
+                for framework, ours, theirs in memory:
+                    ratio = max(ours) / max(theirs)
+                    print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {ratio:.2f}x |")
 
-            print(
-                "\n## From process start to the first 200 on /health/ready "
-                f"(SQLite, median of {STARTS})\n"
-            )
-            print("| framework | generated s | bare s | ratio |")
-            print("| --- | ---: | ---: | ---: |")
-            for framework, ours, theirs in startup:
-                print(f"| {framework} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}x |")
+            if startup:
+                print(
+                    "\n## From process start to the first 200 on /health/ready "
+                    f"(SQLite, median of {STARTS})\n"
+                )
+                print("| framework | generated s | bare s | ratio |")
+                print("| --- | ---: | ---: | ---: |")
+                for framework, ours, theirs in startup:
+                    print(f"| {framework} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}x |")
 
             repeats = 1 if args.smoke else 3
             times = bake_times(work, repeats, limit=4 if args.smoke else None)
+            floor = floor_seconds(work, repeats * 3)
             print(f"\n## Bake time per combination (median of {repeats})\n")
             print("| combination | seconds |")
             print("| --- | ---: |")
             for label, seconds in times:
                 print(f"| {label} | {seconds:.2f} |")
-            print(f"| **median of all** | **{statistics.median(t for _, t in times):.2f}** |")
+            bake_median = statistics.median(t for _, t in times)
+            print(f"| **median of all** | **{bake_median:.2f}** |")
+            print(
+                f"| cookiecutter itself, a one-file template (median of {repeats * 3}) "
+                f"| {floor:.2f} |"
+            )
+            print(f"| **median bake / cookiecutter itself** | **{bake_median / floor:.2f}x** |")
 
-            print("\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache)\n")
-            print("| framework | seconds |")
-            print("| --- | ---: |")
+            templates = {"this": ROOT}
+            if args.baseline:
+                templates[args.baseline] = template_at(args.baseline, work)
+            repeats = 1 if args.smoke else 3
+            print(
+                "\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache; "
+                f"median of {repeats}, templates alternating)\n"
+            )
+            print("| framework | template | seconds | slowest tests (last run) |")
+            print("| --- | --- | ---: | --- |")
             for framework in FRAMEWORKS:
-                print(f"| {framework} | {bake_to_green(work, framework):.1f} |")
+                runs: dict[str, list[float]] = {name: [] for name in templates}
+                slowest = {}
+                for _ in range(repeats):
+                    for name, template in templates.items():
+                        seconds, slowest[name] = bake_to_green(work, framework, template)
+                        runs[name].append(seconds)
+                for name in templates:
+                    figure = f"{median(runs[name]):.1f}"
+                    print(f"| {framework} | {name} | {figure} | {slowest[name]} |")
 
+            if args.only_generation:
+                return
             items = 50 if args.smoke else 1000
             print(f"\n## Background jobs ({items} items created 8 at a time, PostgreSQL, Redis)\n")
             if pg is None or Redis.binaries() is None:
