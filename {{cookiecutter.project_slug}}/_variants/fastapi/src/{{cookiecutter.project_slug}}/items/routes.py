@@ -60,7 +60,7 @@ async def get_item(item_id: int, reads: Reads) -> ItemRead:
 async def create_item(
     data: ItemCreate, items: Items, response: Response, background: BackgroundTasks
 ) -> ItemRead:
-    item = ItemRead.model_validate(await items.create(data))
+    item = await items.create(data)
     response.headers["Location"] = f"{PREFIX}/{item.id}"
     # A background task runs after the session has committed (and the response is sent),
     # in a thread: sending to Redis blocks.
@@ -68,7 +68,7 @@ async def create_item(
     return item
 {%- else %}
 async def create_item(data: ItemCreate, items: Items, response: Response) -> ItemRead:
-    item = ItemRead.model_validate(await items.create(data))
+    item = await items.create(data)
     response.headers["Location"] = f"{PREFIX}/{item.id}"
     return item
 {%- endif %}
@@ -76,12 +76,12 @@ async def create_item(data: ItemCreate, items: Items, response: Response) -> Ite
 
 @router.put("/{item_id}")
 async def replace_item(item_id: int, data: ItemCreate, items: Items) -> ItemRead:
-    return ItemRead.model_validate(await items.update(item_id, data))
+    return await items.update(item_id, data)
 
 
 @router.patch("/{item_id}")
 async def update_item(item_id: int, data: ItemUpdate, items: Items) -> ItemRead:
-    return ItemRead.model_validate(await items.update(item_id, data))
+    return await items.update(item_id, data)
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)

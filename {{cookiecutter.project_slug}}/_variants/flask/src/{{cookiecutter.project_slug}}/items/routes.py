@@ -75,31 +75,29 @@ def create_item() -> Response:
 
 @with_session
 def _create_item(session: Session) -> ItemRead:
-    item = ItemRepository(session).create(ItemCreate.model_validate(_body()))
-    return ItemRead.model_validate(item)
+    return ItemRepository(session).create(ItemCreate.model_validate(_body()))
 {%- else %}
 
 
 @blueprint.post("")
 @with_session
 def create_item(session: Session) -> Response:
-    item = ItemRepository(session).create(ItemCreate.model_validate(_body()))
-    return _created(ItemRead.model_validate(item))
+    return _created(ItemRepository(session).create(ItemCreate.model_validate(_body())))
 {%- endif %}
 
 
 @blueprint.put("/<int:item_id>")
 @with_session
 def replace_item(session: Session, item_id: int) -> Response:
-    item = ItemRepository(session).update(item_id, ItemCreate.model_validate(_body()))
-    return model_response(ItemRead.model_validate(item))
+    data = ItemCreate.model_validate(_body())
+    return model_response(ItemRepository(session).update(item_id, data))
 
 
 @blueprint.patch("/<int:item_id>")
 @with_session
 def update_item(session: Session, item_id: int) -> Response:
-    item = ItemRepository(session).update(item_id, ItemUpdate.model_validate(_body()))
-    return model_response(ItemRead.model_validate(item))
+    data = ItemUpdate.model_validate(_body())
+    return model_response(ItemRepository(session).update(item_id, data))
 
 
 @blueprint.delete("/<int:item_id>")
