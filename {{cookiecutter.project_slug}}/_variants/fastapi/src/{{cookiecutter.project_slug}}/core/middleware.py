@@ -69,6 +69,7 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        metrics.arrived()
         incoming_id = content_length = forwarded_for = forwarded_proto = None
         chunked = False
         headers_too_large = len(scope["headers"]) > MAX_HEADERS
@@ -148,6 +149,7 @@ class ServiceMiddleware:
             route_object = scope.get("route") if status != 405 else None
             route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
             metrics.observe(scope["method"], route, status, duration)
+            metrics.left()
             self.access.record(scope["method"], route, path, status, duration, client, exempt)
             request_id.unbind(token)
 

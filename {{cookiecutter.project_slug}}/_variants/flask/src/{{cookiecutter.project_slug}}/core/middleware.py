@@ -69,6 +69,7 @@ class ServiceMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
+        metrics.arrived()
         rid = request_id.accept_or_new(environ.get("HTTP_X_REQUEST_ID"))
         token = request_id.bind(rid)
         client = environ[CLIENT] = self.clients.resolve(
@@ -92,6 +93,7 @@ class ServiceMiddleware:
             path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
             method: str = environ.get("REQUEST_METHOD", "")
             metrics.observe(method, route, status, duration)
+            metrics.left()
             self.access.record(
                 method, route, path, status, duration, client, quiet=is_exempt(path)
             )
