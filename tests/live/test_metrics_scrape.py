@@ -8,7 +8,6 @@ pool gauges of both workers (each keeps its pid), and nothing promtool's linter 
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import metric_names
+from tests.helpers.deployment_tools import system_tool
 from tests.helpers.running_service import running
 
 FRAMEWORKS = ("fastapi", "flask")
@@ -80,9 +80,7 @@ def traffic(service) -> None:
 
 
 def test_a_scrape_after_traffic_passes_promtool_and_reports_every_worker(service):
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed here (.ci/run installs Debian's prometheus)")
+    promtool = system_tool("promtool")
     traffic(service)
     # Each worker samples its pools within metrics.FLUSH_SECONDS of its start, whether or not
     # it has answered a request (one keep-alive connection may reach one worker only).
