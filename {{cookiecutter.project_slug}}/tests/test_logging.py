@@ -168,7 +168,28 @@ def test_timestamps_of_a_given_instant_keep_every_microsecond():
     assert timestamp(1_738_324_800_000_007_000) == "2025-01-31T12:00:00.000007Z"
 
 
-ENTRY = ("warning", "GET", "/items/{item_id}", "/items/7\u2028", 200, 1.5, "10.0.0.9", "rid-1", 0)
+ENTRY = (
+    "warning",
+    "GET",
+    "/items/{item_id}",
+    "/items/7\u2028",
+    200,
+    1.5,
+    "10.0.0.9",
+    "rid-1",
+    0,
+    None,
+)
+
+
+def test_a_traced_request_names_its_trace_on_the_access_line():
+    from {{ cookiecutter.project_slug }}.core.access_log import (
+        render_access,
+    )
+
+    line = json.loads(render_access((*ENTRY[:9], ("a" * 32, "b" * 16))))
+    assert (line["trace_id"], line["span_id"]) == ("a" * 32, "b" * 16)
+    assert "trace_id" not in json.loads(render_access(ENTRY))
 
 
 def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(capsys, monkeypatch):
@@ -199,7 +220,7 @@ def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(caps
     batched = AccessLines()
     batched.start_batching()
     for number in range(3):
-        batched.add((*ENTRY[:7], f"rid-{number}", 0))
+        batched.add((*ENTRY[:7], f"rid-{number}", 0, None))
     assert capsys.readouterr().out == ""  # queued, not written per request
     batched.flush()
     lines = capsys.readouterr().out.splitlines()
@@ -242,7 +263,7 @@ def test_in_an_event_loop_batched_lines_are_written_on_its_next_turn(capsys, mon
 
     async def answer_two_requests() -> tuple[str, str]:
         batched.add(ENTRY)
-        batched.add((*ENTRY[:7], "rid-2", 0))
+        batched.add((*ENTRY[:7], "rid-2", 0, None))
         before = capsys.readouterr().out
         await asyncio.sleep(0)
         return before, capsys.readouterr().out

@@ -20,13 +20,14 @@ from {{ cookiecutter.project_slug }}.core.logs import (
     timestamp,
 )
 
-# What the access line of one request is made of, taken when it is answered:
-# (level, method, route, path, status, duration in seconds, client, request ID, time in ns).
-AccessEntry = tuple[str, str, str, str, int, float, str, str | None, int]
+# What the access line of one request is made of, taken when it is answered: (level, method,
+# route, path, status, duration in seconds, client, request ID, time in ns, (trace_id, span_id)
+# when it was traced).
+AccessEntry = tuple[str, str, str, str, int, float, str, str | None, int, tuple[str, str] | None]
 
 
 def _request_fields(entry: AccessEntry) -> dict[str, Any]:
-    level_name, method, route, path, status, duration, client, _rid, _now_ns = entry
+    level_name, method, route, path, status, duration, client, _rid, _now_ns, trace = entry
     fields: dict[str, Any] = {
         "method": method,
         "route": route,
@@ -38,6 +39,8 @@ def _request_fields(entry: AccessEntry) -> dict[str, Any]:
     }
     if level_name == "warning":
         fields["slow"] = True
+    if trace is not None:
+        fields["trace_id"], fields["span_id"] = trace
     return fields
 
 
@@ -154,8 +157,10 @@ class AccessLog:
         duration: float,
         client: str,
         quiet: bool = False,
+        trace: tuple[str, str] | None = None,
     ) -> None:
-        """One line for an answered request; `quiet` (probes, scrapes) logs it at debug."""
+        """One line for an answered request; `quiet` (probes, scrapes) logs it at debug;
+        `trace`, the ids of the span it was served in."""
         if quiet:
             level, level_name = logging.DEBUG, "debug"
         elif duration > self.slow_seconds:
@@ -174,6 +179,7 @@ class AccessLog:
             client,
             request_id.current(),
             time.time_ns(),
+            trace,
         )
         if self.json_logs:
             _access_lines.add(entry)

@@ -7,6 +7,7 @@ single layer: each extra layer (and BaseHTTPMiddleware above all) costs throughp
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -49,9 +50,20 @@ def _encode(headers: list[tuple[str, str]]) -> Headers:
     return [(name.lower().encode(), value.encode()) for name, value in headers]
 
 
+# The ids of the span a request is served in (core/tracing.py), where requests are traced.
+TraceIds = Callable[[], tuple[str, str] | None]
+
+
 class ServiceMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings, limiter: RateLimiter | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        limiter: RateLimiter | None,
+        trace_ids: TraceIds | None = None,
+    ) -> None:
         self.app = app
+        self.trace_ids = trace_ids
         self.limiter = limiter
         self.max_body = settings.max_request_bytes
         self.body_timeout = settings.request_read_timeout
@@ -103,13 +115,21 @@ class ServiceMiddleware:
         ]
         status = 500
         started_response = False
+        trace_ids = self.trace_ids
+        traced: tuple[str, str] | None = None
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, started_response
+            nonlocal status, started_response, traced
             if message["type"] == "http.response.start":
                 started_response = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), *extra]
+                headers = [*message.get("headers", ()), *extra]
+                if trace_ids is not None:
+                    # Taken while the request's span is current: the access line follows it.
+                    traced = trace_ids()
+                    if traced is not None:
+                        headers.append((b"x-trace-id", traced[0].encode()))
+                message["headers"] = headers
             await send(message)
 
         declared = int(content_length) if content_length and content_length.isdigit() else 0
@@ -150,7 +170,9 @@ class ServiceMiddleware:
             route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
             metrics.observe(scope["method"], route, status, duration)
             metrics.left()
-            self.access.record(scope["method"], route, path, status, duration, client, exempt)
+            self.access.record(
+                scope["method"], route, path, status, duration, client, exempt, traced
+            )
             request_id.unbind(token)
 
     @staticmethod

@@ -43,6 +43,8 @@ RULE = "service.url_rule"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+# The ids of the span a request is served in (core/tracing.py), where requests are traced.
+TraceIds = Callable[[], tuple[str, str] | None]
 
 
 @lru_cache(maxsize=1024)
@@ -59,8 +61,11 @@ class ServiceMiddleware:
     Flask's error handlers (body size, rate limit) stay in a before-request hook.
     """
 
-    def __init__(self, app: WSGIApp, settings: Settings) -> None:
+    def __init__(
+        self, app: WSGIApp, settings: Settings, trace_ids: TraceIds | None = None
+    ) -> None:
         self.app = app
+        self.trace_ids = trace_ids
         self.headers = security_headers(settings.is_production)
         self.clients = ClientAddress(settings.trusted_proxies, settings.forwarded_hops)
         self.access = AccessLog(
@@ -76,11 +81,18 @@ class ServiceMiddleware:
             environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
         )
         status = 500
+        trace_ids = self.trace_ids
+        traced: tuple[str, str] | None = None
 
         def start(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            nonlocal status
+            nonlocal status, traced
             status = int(status_line[:3])
             headers += [*self.headers, (request_id.HEADER, rid)]
+            if trace_ids is not None:
+                # Taken while the request's span is current: the access line follows it.
+                traced = trace_ids()
+                if traced is not None:
+                    headers.append(("X-Trace-Id", traced[0]))
             return start_response(status_line, headers, exc_info)
 
         try:
@@ -95,7 +107,7 @@ class ServiceMiddleware:
             metrics.observe(method, route, status, duration)
             metrics.left()
             self.access.record(
-                method, route, path, status, duration, client, quiet=is_exempt(path)
+                method, route, path, status, duration, client, is_exempt(path), traced
             )
             request_id.unbind(token)
 
@@ -126,13 +138,20 @@ def _buffer_streamed_body(environ: dict[str, Any], max_body: int) -> None:
     del environ["HTTP_TRANSFER_ENCODING"]
 
 
-def install(app: Flask, settings: Settings, limiter: RateLimiter | None) -> None:
+def install(
+    app: Flask,
+    settings: Settings,
+    limiter: RateLimiter | None,
+    trace_ids: TraceIds | None = None,
+) -> None:
     # Werkzeug refuses a larger Content-Length itself; a chunked body is counted here.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     # Read by the gunicorn worker (core/worker.py), which collects each request whole.
     app.config["REQUEST_READ_TIMEOUT"] = settings.request_read_timeout
     max_body = settings.max_request_bytes
-    app.wsgi_app = ServiceMiddleware(app.wsgi_app, settings)  # type: ignore[method-assign]
+    app.wsgi_app = ServiceMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, settings, trace_ids
+    )
 
     @app.before_request
     def refuse() -> None:
