@@ -80,8 +80,9 @@ def enabled() -> bool:
     return os.environ.get(OTEL_SDK_DISABLED, "").strip().lower() != "true"
 
 
-def start(settings: Settings) -> None:
-    """Set the SDK up in this process, once (a forked worker sets up its own)."""
+def start(settings: Settings, clients: bool = True) -> None:
+    """Set the SDK up in this process, once (a forked worker sets up its own); `clients`:
+    whether the client libraries' calls become spans."""
     global _provider, _started_in
     if not enabled() or _started_in == os.getpid():
         return
@@ -106,7 +107,7 @@ def start(settings: Settings) -> None:
     if os.environ.get(OTEL_TRACES_EXPORTER, "otlp").strip().lower() != "none":
         _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(_provider)
-    for client in CLIENTS:
+    for client in CLIENTS if clients else []:
         if not client.is_instrumented_by_opentelemetry:
             client.instrument(tracer_provider=_provider)
 
