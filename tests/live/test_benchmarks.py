@@ -25,6 +25,7 @@ def test_benchmark_smoke_run_prints_every_figure():
         "## Bake time per combination",
         "## From bake to green tests",
         "## Background jobs",
+        "## Tracing cost",
     ):
         assert heading in out, out
     for framework in ("fastapi", "flask"):
@@ -37,3 +38,8 @@ def test_benchmark_smoke_run_prints_every_figure():
             cells = [c.strip() for c in row.group(1).split("|")]
             assert float(cells[0].replace(",", "")) > 0 and float(cells[1].replace(",", "")) > 0
             assert cells[2].endswith("%")
+    for framework in ("fastapi", "flask"):
+        for label in ("tracing off (OTEL_SDK_DISABLED)", "tracing at 1.0", "tracing at 0.1"):
+            row = re.search(rf"^\| {framework} \| {re.escape(label)} \|(.*)$", out, re.M)
+            assert row, f"no {framework} {label} row:\n{out}"
+            assert float(row.group(1).split("|")[0].strip().replace(",", "")) > 0
