@@ -50,7 +50,7 @@ def uv() -> str:
     return path
 
 
-def bake(output: Path, **answers: object) -> Path:
+def bake(output: Path, template: Path = ROOT, **answers: object) -> Path:
     args = [f"{k}={v}" for k, v in answers.items()]
     subprocess.run(
         [
@@ -61,7 +61,7 @@ def bake(output: Path, **answers: object) -> Path:
             "-f",
             "-o",
             str(output),
-            str(ROOT),
+            str(template),
             *args,
         ],
         check=True,
@@ -83,7 +83,9 @@ SHM = Path("/dev/shm")
 METRICS_DIRS: list[str] = []
 
 
-def serve(project: Path, env: dict[str, str], app: str | None, log_dir: Path) -> Service:
+def serve(
+    project: Path, env: dict[str, str], app: str | None, log_dir: Path, poll: float = 0.1
+) -> Service:
     """The project's service, or with `app` a bare app, under the project's gunicorn.conf.py."""
     env = {
         "LOG_LEVEL": "INFO",
@@ -98,7 +100,7 @@ def serve(project: Path, env: dict[str, str], app: str | None, log_dir: Path) ->
         # Where the deployments put it: /run (systemd) or a memory emptyDir (Kubernetes).
         env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-", dir=SHM)
         METRICS_DIRS.append(env["PROMETHEUS_MULTIPROC_DIR"])
-    return start(project, env=env, args=args, workers=1, log_dir=log_dir)
+    return start(project, env=env, args=args, workers=1, log_dir=log_dir, poll=poll)
 
 
 @dataclass
@@ -126,10 +128,11 @@ SERVICE_CORE = CORES[-1]
 WRK_CORES = CORES[:-1] or CORES
 
 
-def pin(server: Service) -> None:
+def pin(server: Service, cores: list[int] | None = None) -> None:
+    """The service's processes on the service core, or on `cores`."""
     for pid in [server.proc.pid, *worker_pids(server)]:
         with contextlib.suppress(OSError):
-            os.sched_setaffinity(pid, {SERVICE_CORE})
+            os.sched_setaffinity(pid, cores or {SERVICE_CORE})
 
 
 def cpu_seconds(server: Service) -> float:
@@ -150,13 +153,23 @@ def _ms(text: str) -> float:
     return float(number) * UNIT_MS[unit]
 
 
-def wrk(url: str, seconds: float, connections: int) -> Figures:
+def wrk(
+    url: str,
+    seconds: float,
+    connections: int,
+    script: Path | None = None,
+    cores: list[int] | None = None,
+) -> Figures:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    cores = cores or WRK_CORES
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url],
+        [*command, url],
         capture_output=True,
         text=True,
         check=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, WRK_CORES),
+        preexec_fn=lambda: os.sched_setaffinity(0, cores),
     ).stdout
     # Anchored: "72.50%" in the thread stats above must not pass for the 50th percentile.
     p50 = re.search(r"^\s+50%\s+([\d.]+[a-z]+)\s*$", out, re.M)
@@ -178,20 +191,32 @@ def wrk(url: str, seconds: float, connections: int) -> Figures:
 
 
 def compare(
-    generated: Service, bare: Service, path: str, rounds: int, seconds: float, connections: int
+    generated: Service,
+    bare: Service,
+    scenario: Scenario,
+    rounds: int,
+    seconds: float,
+    connections: int,
 ) -> tuple[Figures, Figures]:
     """A B A B ...: both sides see the same machine noise."""
     ours, theirs = Figures(), Figures()
+    script = POST_SCRIPT if scenario.method == "POST" else None
+    # Unpinned, the services and wrk share every core, as on a host that runs other work.
+    cores = CORES if not scenario.pinned else None
+    for server in (generated, bare):
+        pin(server, cores)
     # Warm both up so the first round does not pay for imports and JIT-less caches.
-    wrk(generated.url + path, 1, connections)
-    wrk(bare.url + path, 1, connections)
+    wrk(generated.url + scenario.path, 1, connections, script, cores)
+    wrk(bare.url + scenario.path, 1, connections, script, cores)
     for _ in range(rounds):
         for server, figures in ((generated, ours), (bare, theirs)):
             before = cpu_seconds(server)
-            measured = wrk(server.url + path, seconds, connections)
+            measured = wrk(server.url + scenario.path, seconds, connections, script, cores)
             spent = cpu_seconds(server) - before
             measured.cpu_us.append(spent / max(1, measured.requests) * 1e6)
             figures.add(measured)
+    for server in (generated, bare):
+        pin(server)
     return ours, theirs
 
 
@@ -246,27 +271,91 @@ def bake_times(work: Path, repeats: int, limit: int | None) -> list[tuple[str, f
     return results
 
 
-def bake_to_green(work: Path, framework: str) -> float:
+def floor_seconds(work: Path, repeats: int) -> float:
+    """Median seconds of a whole `cookiecutter --no-input` process for a one-file template: the
+    floor any template's bake stands on (start-up, imports, one render)."""
+    template = work / "floor-template"
+    (template / "{{cookiecutter.project_slug}}").mkdir(parents=True, exist_ok=True)
+    (template / "cookiecutter.json").write_text('{"project_slug": "floor"}')
+    (template / "{{cookiecutter.project_slug}}" / "README.md").write_text(
+        "{{ cookiecutter.project_slug }}\n"
+    )
+    durations = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        bake(work / "floor", template)
+        durations.append(time.perf_counter() - started)
+        shutil.rmtree(work / "floor")
+    return statistics.median(durations)
+
+
+def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, str]:
+    """Seconds from `cookiecutter --no-input` to green tests, and the suite's slowest tests."""
     started = time.perf_counter()
-    project = bake(work / f"green-{framework}", framework=framework)
+    project = bake(work / f"green-{framework}", template, framework=framework)
     subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
-    subprocess.run(
-        [uv(), "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
+    run = subprocess.run(
+        [uv(), "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "--durations=5"],
         cwd=project,
         check=True,
         capture_output=True,
+        text=True,
     )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    shutil.rmtree(project.parent)
+    slowest = re.findall(r"^([\d.]+s (?:setup|call|teardown) +\S+)$", run.stdout, re.M)
+    return seconds, "; ".join(slowest)
 
 
-# (database, path) figures per framework; the generated and the bare app share the database.
+def template_at(revision: str, work: Path) -> Path:
+    """This repository's template as it was at `revision`, to measure against."""
+    folder = work / f"template-{revision}"
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+@dataclass(frozen=True)
+class Scenario:
+    database: str
+    path: str
+    method: str = "GET"
+    pinned: bool = True
+
+    @property
+    def label(self) -> str:
+        where = self.database if self.pinned else f"{self.database}, unpinned"
+        return f"`{self.method} {self.path}` ({where})"
+
+
+SEED_ITEMS = 20
+ONE_ITEM = f"/api/v1/items/{SEED_ITEMS // 2}"
+# Figures per framework; the generated and the bare app share the database. The inserts come
+# last for each database: the reads before them see the same 20 rows.
 SCENARIOS = [
-    ("sqlite", "/status"),
-    ("sqlite", "/health/ready"),
-    ("sqlite", "/api/v1/items"),
-    ("postgresql", "/health/ready"),
-    ("postgresql", "/api/v1/items"),
+    Scenario("sqlite", "/status"),
+    Scenario("sqlite", "/status", pinned=False),
+    *(
+        Scenario(database, path, method)
+        for database in ("sqlite", "postgresql")
+        for method, path in (
+            ("GET", "/health/ready"),
+            ("GET", "/api/v1/items"),
+            ("GET", ONE_ITEM),
+            ("POST", "/api/v1/items"),
+        )
+    ),
 ]
+# wrk's Lua script for the inserts: the same body on every request.
+POST_SCRIPT_TEXT = """
+wrk.method = "POST"
+wrk.body = '{"name": "benchmark item", "description": "benchmark row"}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+POST_SCRIPT = Path(tempfile.gettempdir()) / "bench-post-item.lua"
 # The driver each framework's generated service picks for a plain URL (docs/data-layer.md).
 BARE_SCHEMES = {
     ("fastapi", "sqlite"): "sqlite+aiosqlite",
@@ -274,7 +363,6 @@ BARE_SCHEMES = {
     ("fastapi", "postgresql"): "postgresql+psycopg",
     ("flask", "postgresql"): "postgresql+psycopg",
 }
-SEED_ITEMS = 20
 
 
 def prepare_database(
@@ -473,7 +561,7 @@ def tracing_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...
                         ours, theirs = compare(
                             generated,
                             bare,
-                            "/status",
+                            Scenario("sqlite", "/status"),
                             args.rounds,
                             args.seconds,
                             args.connections,
@@ -515,6 +603,24 @@ def print_tracing(rows: list[tuple[str, ...]]) -> None:
         print(f"| {' | '.join(row)} |")
 
 
+STARTS = 3
+
+
+def time_to_ready(project: Path, env: dict[str, str], app: str | None, log_dir: Path) -> float:
+    """Median seconds from spawning gunicorn (one worker) to the first 200 on /health/ready."""
+    times = []
+    for _ in range(STARTS):
+        started = time.perf_counter()
+        server = serve(project, env, app, log_dir, poll=0.005)
+        try:
+            while server.get("/health/ready").status_code != 200:
+                time.sleep(0.005)
+            times.append(time.perf_counter() - started)
+        finally:
+            server.stop()
+    return median(times)
+
+
 def start_postgresql() -> PostgreSQL | None:
     """A private PostgreSQL server when one is installed, else None (its rows are skipped)."""
     return PostgreSQL() if PostgreSQL.binaries() else None
@@ -527,6 +633,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="A B rounds per figure")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgresql", action="store_true", help="skip the PostgreSQL figures")
+    parser.add_argument(
+        "--baseline",
+        metavar="REVISION",
+        help="also time bake to green with the template at this git revision, alternating",
+    )
+    parser.add_argument(
+        "--only-generation",
+        action="store_true",
+        help="measure only bake time and bake to green",
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -556,15 +672,19 @@ def main() -> None:
         return
     rows = []
     memory = []
-    scenarios = [(db, path) for db, path in SCENARIOS if not args.only or path in args.only]
+    scenarios = [s for s in SCENARIOS if not args.only or s.path in args.only]
     if not scenarios:
-        sys.exit(f"--only: no such path; choose from {sorted({p for _, p in SCENARIOS})}")
-    needs_postgresql = any(db == "postgresql" for db, _ in scenarios)
+        sys.exit(f"--only: no such path; choose from {sorted({s.path for s in SCENARIOS})}")
+    POST_SCRIPT.write_text(POST_SCRIPT_TEXT)
+    needs_postgresql = any(s.database == "postgresql" for s in scenarios)
     pg = None if args.no_postgresql or not needs_postgresql else start_postgresql()
     if pg is None and needs_postgresql:
         print("(PostgreSQL figures skipped: no server installed or --no-postgresql)")
     databases = ["sqlite"] + (["postgresql"] if pg else [])
-    databases = [db for db in databases if any(db == d for d, _ in scenarios)]
+    databases = [db for db in databases if any(db == s.database for s in scenarios)]
+    if args.only_generation:
+        databases = []
+    startup = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             work = Path(tmp)
@@ -575,13 +695,18 @@ def main() -> None:
                     )
                     subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
                     url = prepare_database(project, work, framework, database, pg)
-                    generated = serve(project, {"DATABASE_URL": url}, None, work)
-                    bare = serve(
-                        project,
-                        {"BARE_DATABASE_URL": bare_url(framework, database, url)},
-                        f"{framework}_bare:app",
-                        work,
+                    sides = (
+                        ({"DATABASE_URL": url}, None),
+                        (
+                            {"BARE_DATABASE_URL": bare_url(framework, database, url)},
+                            f"{framework}_bare:app",
+                        ),
                     )
+                    if database == "sqlite" and not args.only:
+                        startup.append(
+                            (framework, *(time_to_ready(project, *side, work) for side in sides))
+                        )
+                    generated, bare = (serve(project, *side, work) for side in sides)
                     try:
                         pin(generated)
                         pin(bare)
@@ -591,42 +716,83 @@ def main() -> None:
                             memory.append(
                                 (framework, worker_rss_kib(generated), worker_rss_kib(bare))
                             )
-                        for scenario_database, path in scenarios:
-                            if scenario_database != database:
+                        for scenario in scenarios:
+                            if scenario.database != database:
                                 continue
                             ours, theirs = compare(
-                                generated, bare, path, args.rounds, args.seconds, args.connections
+                                generated,
+                                bare,
+                                scenario,
+                                args.rounds,
+                                args.seconds,
+                                args.connections,
                             )
-                            rows.append((framework, f"`GET {path}` ({database})", ours, theirs))
+                            rows.append((framework, scenario.label, ours, theirs))
                     finally:
                         generated.stop()
                         bare.stop()
-            print_throughput(rows)
+            if rows:
+                print_throughput(rows)
             if args.only:
                 return
 
-            print("\n## Idle resident memory of one worker (KiB)\n")
-            print("| framework | generated | bare | ratio |")
-            print("| --- | ---: | ---: | ---: |")
-            for framework, ours, theirs in memory:
-                ratio = max(ours) / max(theirs)
-                print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {ratio:.2f}x |")
+            if memory:
+                print("\n## Idle resident memory of one worker (KiB)\n")
+                print("| framework | generated | bare | ratio |")
+                print("| --- | ---: | ---: | ---: |")
+                for framework, ours, theirs in memory:
+                    ratio = max(ours) / max(theirs)
+                    print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {ratio:.2f}x |")
+
+            if startup:
+                print(
+                    "\n## From process start to the first 200 on /health/ready "
+                    f"(SQLite, median of {STARTS})\n"
+                )
+                print("| framework | generated s | bare s | ratio |")
+                print("| --- | ---: | ---: | ---: |")
+                for framework, ours, theirs in startup:
+                    print(f"| {framework} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}x |")
 
             repeats = 1 if args.smoke else 3
             times = bake_times(work, repeats, limit=4 if args.smoke else None)
+            floor = floor_seconds(work, repeats * 3)
             print(f"\n## Bake time per combination (median of {repeats})\n")
             print("| combination | seconds |")
             print("| --- | ---: |")
             for label, seconds in times:
                 print(f"| {label} | {seconds:.2f} |")
-            print(f"| **median of all** | **{statistics.median(t for _, t in times):.2f}** |")
+            bake_median = statistics.median(t for _, t in times)
+            print(f"| **median of all** | **{bake_median:.2f}** |")
+            print(
+                f"| cookiecutter itself, a one-file template (median of {repeats * 3}) "
+                f"| {floor:.2f} |"
+            )
+            print(f"| **median bake / cookiecutter itself** | **{bake_median / floor:.2f}x** |")
 
-            print("\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache)\n")
-            print("| framework | seconds |")
-            print("| --- | ---: |")
+            templates = {"this": ROOT}
+            if args.baseline:
+                templates[args.baseline] = template_at(args.baseline, work)
+            repeats = 1 if args.smoke else 3
+            print(
+                "\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache; "
+                f"median of {repeats}, templates alternating)\n"
+            )
+            print("| framework | template | seconds | slowest tests (last run) |")
+            print("| --- | --- | ---: | --- |")
             for framework in FRAMEWORKS:
-                print(f"| {framework} | {bake_to_green(work, framework):.1f} |")
+                runs: dict[str, list[float]] = {name: [] for name in templates}
+                slowest = {}
+                for _ in range(repeats):
+                    for name, template in templates.items():
+                        seconds, slowest[name] = bake_to_green(work, framework, template)
+                        runs[name].append(seconds)
+                for name in templates:
+                    figure = f"{median(runs[name]):.1f}"
+                    print(f"| {framework} | {name} | {figure} | {slowest[name]} |")
 
+            if args.only_generation:
+                return
             items = 50 if args.smoke else 1000
             print(f"\n## Background jobs ({items} items created 8 at a time, PostgreSQL, Redis)\n")
             if pg is None or Redis.binaries() is None:

@@ -1,13 +1,15 @@
 """The bare Flask baseline: the benchmarked paths with no extensions and no settings.
 
 With BARE_DATABASE_URL (a sync SQLAlchemy URL) it also answers the database paths
-with the same queries the generated service runs: SELECT 1, and a count plus a page.
+with the same queries the generated service runs: SELECT 1; a count plus a page; one row by
+id; and an insert committed in its own transaction.
 """
 
 import os
+from datetime import UTC, datetime
 
 from flask import Flask, request
-from sqlalchemy import create_engine, text
+from sqlalchemy import DateTime, bindparam, create_engine, text
 
 app = Flask(__name__)
 NAME = os.environ.get("BARE_NAME", "bare")
@@ -16,6 +18,15 @@ engine = create_engine(URL, pool_pre_ping=True) if URL else None
 PAGE = text(
     "SELECT id, name, description, created_at, updated_at FROM items"
     " ORDER BY id LIMIT :limit OFFSET :offset"
+)
+ONE = text("SELECT id, name, description, created_at, updated_at FROM items WHERE id = :id")
+# The generated side binds its timestamps through the same column type.
+INSERT = text(
+    "INSERT INTO items (name, description, created_at, updated_at)"
+    " VALUES (:name, :description, :created_at, :updated_at) RETURNING id"
+).bindparams(
+    bindparam("created_at", type_=DateTime(timezone=True)),
+    bindparam("updated_at", type_=DateTime(timezone=True)),
 )
 
 
@@ -45,3 +56,27 @@ def items() -> dict[str, object]:
             "offset": offset,
             "total": total,
         }
+
+
+@app.get("/api/v1/items/<int:item_id>")
+def item(item_id: int) -> tuple[dict[str, object], int]:
+    with engine.connect() as connection:
+        row = connection.execute(ONE, {"id": item_id}).mappings().one_or_none()
+    if row is None:
+        return {"error": {"code": "NOT_FOUND"}}, 404
+    return dict(row), 200
+
+
+@app.post("/api/v1/items")
+def create() -> tuple[dict[str, object], int, dict[str, str]]:
+    body = request.get_json()
+    now = datetime.now(UTC)
+    values = {
+        "name": body["name"],
+        "description": body.get("description"),
+        "created_at": now,
+        "updated_at": now,
+    }
+    with engine.begin() as connection:
+        new_id = connection.execute(INSERT, values).scalar_one()
+    return {"id": new_id, **values}, 201, {"Location": f"/api/v1/items/{new_id}"}

@@ -114,8 +114,10 @@ def start(
     workers: int = 2,
     timeout: float = 60,
     log_dir: Path | None = None,
+    poll: float = 0.1,
 ) -> Service:
-    """Start gunicorn from the project's .venv in production mode; return once it is live."""
+    """Start gunicorn from the project's .venv in production mode; return once it is live
+    (asked every `poll` seconds)."""
     port = free_port()
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="service-"))
     log_path = log_dir / f"gunicorn-{port}.log"
@@ -151,7 +153,7 @@ def start(
         if time.monotonic() > deadline:
             service.stop(signal.SIGKILL)
             raise RuntimeError(f"gunicorn did not answer /health/live within {timeout}s")
-        time.sleep(0.1)
+        time.sleep(poll)
 
 
 @contextlib.contextmanager

@@ -194,8 +194,9 @@ def test_a_stopping_worker_closes_a_silent_connection_after_the_drain(monkeypatc
     assert took < 2
 
 
-async def quiet_connection(sent: bytes) -> tuple[bytes, float]:
-    """Send `sent` and go quiet: what came back, and after how long the server closed."""
+async def quiet_connections(*sent: bytes) -> list[tuple[bytes, float]]:
+    """Open a connection for each of `sent`, side by side, send it and go quiet: what came
+    back on each, and after how long the server closed it."""
     loop = asyncio.get_running_loop()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -206,28 +207,33 @@ async def quiet_connection(sent: bytes) -> tuple[bytes, float]:
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)
-    reader, writer = await asyncio.open_connection(*sock.getsockname())
-    started = loop.time()
-    writer.write(sent)
-    reply = await asyncio.wait_for(reader.read(), 5)
-    took = loop.time() - started
-    writer.close()
+
+    async def quiet(data: bytes) -> tuple[bytes, float]:
+        reader, writer = await asyncio.open_connection(*sock.getsockname())
+        started = loop.time()
+        writer.write(data)
+        reply = await asyncio.wait_for(reader.read(), 5)
+        took = loop.time() - started
+        writer.close()
+        return reply, took
+
+    results = await asyncio.gather(*(quiet(data) for data in sent))
     server.should_exit = True
     await asyncio.wait_for(serving, 10)
     sock.close()
-    return reply, took
+    return results
 
 
 def test_a_connection_quiet_before_its_headers_are_in_is_closed():
     """uvicorn's own protocol holds these open for good."""
-    for sent in (b"", b"GET / HTTP/1.1\r\nHo"):
-        reply, took = asyncio.run(quiet_connection(sent))
-        assert reply == b"", sent
-        assert took < 3, sent
+    sent = (b"", b"GET / HTTP/1.1\r\nHo")
+    for data, (reply, took) in zip(sent, asyncio.run(quiet_connections(*sent)), strict=True):
+        assert reply == b"", data
+        assert took < 3, data
 
 
 def test_a_request_is_answered_and_then_its_connection_kept_for_the_keep_alive_time():
-    reply, took = asyncio.run(quiet_connection(REQUEST))
+    [(reply, took)] = asyncio.run(quiet_connections(REQUEST))
     assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"ok")
     assert took < 3
 

@@ -26,5 +26,8 @@ class Page(BaseModel, Generic[Row]):
     total: int
 
     @classmethod
-    def of(cls, rows: Sequence[Row], params: PageParams, total: int) -> Self:
-        return cls(items=list(rows), limit=params.limit, offset=params.offset, total=total)
+    def of(cls, rows: Sequence[object], params: PageParams, total: int) -> Self:
+        """The page of `rows` (result rows or ORM objects), validated into the row model in one
+        call rather than one per row."""
+        page = {"items": rows, "limit": params.limit, "offset": params.offset, "total": total}
+        return cls.model_validate(page, from_attributes=True)

@@ -1,10 +1,13 @@
 """What every resource's models share: the declarative base and the column types."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Named constraints: Alembic can then alter or drop them on every database alike.
 NAMING_CONVENTION = {
@@ -14,8 +17,26 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-# Aware UTC instants; MySQL keeps whole seconds unless asked for microseconds.
-Timestamp = DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """Aware UTC instants on every database. SQLite and MySQL store no zone and hand back naive
+    datetimes: they are the UTC the service wrote, so they are read back as UTC here, once per
+    value, rather than by a validator in every read model."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in {"mysql", "mariadb"}:
+            # MySQL keeps whole seconds unless asked for microseconds.
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value  # type: ignore[no-any-return]
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
 def utcnow() -> datetime:

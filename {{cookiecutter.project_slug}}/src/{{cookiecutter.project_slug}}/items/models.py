@@ -27,9 +27,9 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     # Set by the service in UTC, so every database stores the same instants.
-    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)
 {%- if cookiecutter.background_jobs %}
     # Set once by the example background job (items/jobs.py); null until it has run.
-    processed_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp(), default=None)
 {%- endif %}

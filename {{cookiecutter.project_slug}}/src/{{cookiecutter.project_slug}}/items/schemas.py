@@ -1,6 +1,6 @@
 """The example resource's request and response shapes, validated with pydantic."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
@@ -40,6 +40,8 @@ class ItemUpdate(BaseModel):
 
 
 class ItemRead(BaseModel):
+    """An item as the API answers it, read from an ORM object or a result row alike."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -51,17 +53,3 @@ class ItemRead(BaseModel):
     # When the background job processed the item; null until then.
     processed_at: datetime | None = None
 {%- endif %}
-
-    @field_validator(
-        "created_at",
-        "updated_at",
-{%- if cookiecutter.background_jobs %}
-        "processed_at",
-{%- endif %}
-    )
-    @classmethod
-    def _as_utc(cls, value: datetime | None) -> datetime | None:
-        # SQLite and MySQL hand back naive datetimes; the service only ever writes UTC.
-        if value is None or value.tzinfo:
-            return value
-        return value.replace(tzinfo=UTC)

@@ -6,7 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core.errors import (
@@ -46,6 +51,16 @@ class Database:
         try:
             async with self.sessions() as session, session.begin():
                 yield session
+        except UNAVAILABLE as error:
+            metrics.count_failure(error)
+            raise ServiceUnavailableError(DOWN_MESSAGE) from error
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection for reads; its transaction ends when it goes back to the pool."""
+        try:
+            async with self.engine.connect() as connection:
+                yield connection
         except UNAVAILABLE as error:
             metrics.count_failure(error)
             raise ServiceUnavailableError(DOWN_MESSAGE) from error

@@ -1,13 +1,16 @@
-"""Database access for the example resource; the router never builds queries itself."""
+"""Writes for the example resource, in the request's session: its unit of work."""
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
 from {{ cookiecutter.project_slug }}.items.models import ID_MAX, Item
 from {{ cookiecutter.project_slug }}.items.schemas import (
     ItemCreate,
+    ItemRead,
     ItemUpdate,
+)
+from {{ cookiecutter.project_slug }}.items.statements import (
+    INSERT,
 )
 
 
@@ -15,26 +18,21 @@ class ItemRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def page(self, *, limit: int, offset: int) -> tuple[list[Item], int]:
-        total = await self.session.scalar(select(func.count()).select_from(Item))
-        items = await self.session.scalars(
-            select(Item).order_by(Item.id).limit(limit).offset(offset)
-        )
-        return list(items), total or 0
-
     async def get(self, item_id: int) -> Item:
         item = await self.session.get(Item, item_id) if 1 <= item_id <= ID_MAX else None
         if item is None:
             raise NotFoundError(f"Item {item_id} not found")
         return item
 
-    async def create(self, data: ItemCreate) -> Item:
-        item = Item(**data.model_dump())
-        self.session.add(item)
-        await self.session.flush()
-        return item
+    async def create(self, data: ItemCreate) -> ItemRead:
+        # A Core insert on the session's connection: committed with the session, and answered
+        # from the values it wrote (defaults included) and the key the database gave it.
+        connection = await self.session.connection()
+        result = await connection.execute(INSERT, data.model_dump())
+        written = {**result.last_inserted_params(), "id": result.inserted_primary_key[0]}
+        return ItemRead.model_validate(written)
 
-    async def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
+    async def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> ItemRead:
         item = await self.get(item_id)
         # A partial update changes only the fields the client sent. Keyed, not .items(): the
         # README renames a copy of this folder by replacing "item" everywhere.
@@ -42,7 +40,7 @@ class ItemRepository:
         for field in sent:
             setattr(item, field, sent[field])
         await self.session.flush()
-        return item
+        return ItemRead.model_validate(item)
 
     async def delete(self, item_id: int) -> None:
         await self.session.delete(await self.get(item_id))

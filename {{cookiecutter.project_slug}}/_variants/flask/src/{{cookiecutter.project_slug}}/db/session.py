@@ -6,7 +6,7 @@ from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar
 
 from flask import current_app
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from {{ cookiecutter.project_slug }}.config import Settings
@@ -50,6 +50,16 @@ class Database:
         try:
             with self.sessions() as session, session.begin():
                 yield session
+        except UNAVAILABLE as error:
+            metrics.count_failure(error)
+            raise ServiceUnavailableError(DOWN_MESSAGE) from error
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A pooled connection for reads; its transaction ends when it goes back to the pool."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection
         except UNAVAILABLE as error:
             metrics.count_failure(error)
             raise ServiceUnavailableError(DOWN_MESSAGE) from error

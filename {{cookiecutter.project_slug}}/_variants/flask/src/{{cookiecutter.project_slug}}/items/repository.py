@@ -1,13 +1,16 @@
-"""Database access for the example resource; the views never build queries themselves."""
+"""Writes for the example resource, in the request's session: its unit of work."""
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
 from {{ cookiecutter.project_slug }}.items.models import ID_MAX, Item
 from {{ cookiecutter.project_slug }}.items.schemas import (
     ItemCreate,
+    ItemRead,
     ItemUpdate,
+)
+from {{ cookiecutter.project_slug }}.items.statements import (
+    INSERT,
 )
 
 
@@ -15,24 +18,21 @@ class ItemRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def page(self, *, limit: int, offset: int) -> tuple[list[Item], int]:
-        total = self.session.scalar(select(func.count()).select_from(Item))
-        items = self.session.scalars(select(Item).order_by(Item.id).limit(limit).offset(offset))
-        return list(items), total or 0
-
     def get(self, item_id: int) -> Item:
         item = self.session.get(Item, item_id) if 1 <= item_id <= ID_MAX else None
         if item is None:
             raise NotFoundError(f"Item {item_id} not found")
         return item
 
-    def create(self, data: ItemCreate) -> Item:
-        item = Item(**data.model_dump())
-        self.session.add(item)
-        self.session.flush()
-        return item
+    def create(self, data: ItemCreate) -> ItemRead:
+        # A Core insert on the session's connection: committed with the session, and answered
+        # from the values it wrote (defaults included) and the key the database gave it.
+        connection = self.session.connection()
+        result = connection.execute(INSERT, data.model_dump())
+        written = {**result.last_inserted_params(), "id": result.inserted_primary_key[0]}
+        return ItemRead.model_validate(written)
 
-    def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
+    def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> ItemRead:
         item = self.get(item_id)
         # A partial update changes only the fields the client sent. Keyed, not .items(): the
         # README renames a copy of this folder by replacing "item" everywhere.
@@ -40,7 +40,7 @@ class ItemRepository:
         for field in sent:
             setattr(item, field, sent[field])
         self.session.flush()
-        return item
+        return ItemRead.model_validate(item)
 
     def delete(self, item_id: int) -> None:
         self.session.delete(self.get(item_id))

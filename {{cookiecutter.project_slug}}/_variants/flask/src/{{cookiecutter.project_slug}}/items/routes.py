@@ -2,12 +2,14 @@
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from {{ cookiecutter.project_slug }}.core.pagination import (
-    Page,
     PageParams,
+)
+from {{ cookiecutter.project_slug }}.core.responses import (
+    model_response,
 )
 from {{ cookiecutter.project_slug }}.db.session import with_session
 {%- if cookiecutter.background_jobs %}
@@ -15,6 +17,9 @@ from {{ cookiecutter.project_slug }}.items.jobs import (
     enqueue_processing,
 )
 {%- endif %}
+from {{ cookiecutter.project_slug }}.items.queries import (
+    ItemQueries,
+)
 from {{ cookiecutter.project_slug }}.items.repository import (
     ItemRepository,
 )
@@ -38,58 +43,61 @@ def _body() -> Any:
         return None
 
 
-def _read(item: object) -> dict[str, Any]:
-    return ItemRead.model_validate(item).model_dump(mode="json")
+def _reads() -> ItemQueries:
+    # Reads take a connection for the query alone; writes share the request's session
+    # (`with_session`), committed when the view returns.
+    return ItemQueries(current_app.extensions["database"])
+
+
+def _created(item: ItemRead) -> Response:
+    return model_response(item, 201, {"Location": f"{PREFIX}/{item.id}"})
 
 
 @blueprint.get("")
-@with_session
-def list_items(session: Session) -> dict[str, Any]:
+def list_items() -> Response:
     page = PageParams.model_validate(request.args.to_dict())
-    rows, total = ItemRepository(session).page(limit=page.limit, offset=page.offset)
-    result = Page[ItemRead].of([ItemRead.model_validate(row) for row in rows], page, total)
-    return result.model_dump(mode="json")
+    return model_response(_reads().page(page))
 
 
 @blueprint.get("/<int:item_id>")
-@with_session
-def get_item(session: Session, item_id: int) -> dict[str, Any]:
-    return _read(ItemRepository(session).get(item_id))
+def get_item(item_id: int) -> Response:
+    return model_response(_reads().get(item_id))
 {%- if cookiecutter.background_jobs %}
 
 
 @blueprint.post("")
-def create_item() -> tuple[dict[str, Any], int, dict[str, str]]:
+def create_item() -> Response:
     item = _create_item()
     # After the commit: the worker must find the item.
-    enqueue_processing(item["id"])
-    return item, 201, {"Location": f"{PREFIX}/{item['id']}"}
+    enqueue_processing(item.id)
+    return _created(item)
 
 
 @with_session
-def _create_item(session: Session) -> dict[str, Any]:
-    return _read(ItemRepository(session).create(ItemCreate.model_validate(_body())))
+def _create_item(session: Session) -> ItemRead:
+    return ItemRepository(session).create(ItemCreate.model_validate(_body()))
 {%- else %}
 
 
 @blueprint.post("")
 @with_session
-def create_item(session: Session) -> tuple[dict[str, Any], int, dict[str, str]]:
-    item = _read(ItemRepository(session).create(ItemCreate.model_validate(_body())))
-    return item, 201, {"Location": f"{PREFIX}/{item['id']}"}
+def create_item(session: Session) -> Response:
+    return _created(ItemRepository(session).create(ItemCreate.model_validate(_body())))
 {%- endif %}
 
 
 @blueprint.put("/<int:item_id>")
 @with_session
-def replace_item(session: Session, item_id: int) -> dict[str, Any]:
-    return _read(ItemRepository(session).update(item_id, ItemCreate.model_validate(_body())))
+def replace_item(session: Session, item_id: int) -> Response:
+    data = ItemCreate.model_validate(_body())
+    return model_response(ItemRepository(session).update(item_id, data))
 
 
 @blueprint.patch("/<int:item_id>")
 @with_session
-def update_item(session: Session, item_id: int) -> dict[str, Any]:
-    return _read(ItemRepository(session).update(item_id, ItemUpdate.model_validate(_body())))
+def update_item(session: Session, item_id: int) -> Response:
+    data = ItemUpdate.model_validate(_body())
+    return model_response(ItemRepository(session).update(item_id, data))
 
 
 @blueprint.delete("/<int:item_id>")
