@@ -22,18 +22,25 @@ def test_benchmark_smoke_run_prints_every_figure():
     for heading in (
         "## Throughput and latency",
         "## Idle resident memory of one worker",
+        "## From process start to the first 200 on /health/ready",
         "## Bake time per combination",
+        "| cookiecutter itself, a one-file template",
         "## From bake to green tests",
         "## Background jobs",
         "## Tracing cost",
     ):
         assert heading in out, out
     for framework in ("fastapi", "flask"):
-        for path in ("/status", "/health/ready", "/api/v1/items"):
-            row = re.search(
-                rf"^\| {framework} \| `GET {re.escape(path)}` \(sqlite\) \|(.*)$", out, re.M
-            )
-            assert row, f"no {framework} {path} row:\n{out}"
+        for label in (
+            "GET /status` (sqlite)",
+            "GET /status` (sqlite, unpinned)",
+            "GET /health/ready` (sqlite)",
+            "GET /api/v1/items` (sqlite)",
+            "GET /api/v1/items/10` (sqlite)",
+            "POST /api/v1/items` (sqlite)",
+        ):
+            row = re.search(rf"^\| {framework} \| `{re.escape(label)} \|(.*)$", out, re.M)
+            assert row, f"no {framework} {label} row:\n{out}"
             # generated req/s, bare req/s and their ratio are real numbers.
             cells = [c.strip() for c in row.group(1).split("|")]
             assert float(cells[0].replace(",", "")) > 0 and float(cells[1].replace(",", "")) > 0

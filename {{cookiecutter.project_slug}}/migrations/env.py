@@ -4,11 +4,15 @@ Migrations run synchronously for both frameworks, with the sync driver of the sa
 (installed with the service either way): they are one-off commands, not request handling.
 """
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
 from {{ cookiecutter.project_slug }}.config import get_settings
+from {{ cookiecutter.project_slug }}.db.base import Timestamp
 from {{ cookiecutter.project_slug }}.db.engine_options import (
     connect_args,
     prepare_engine,
@@ -28,8 +32,24 @@ settings = get_settings().model_copy(update={"db_statement_timeout_ms": 0})
 url: URL = sync_url(
     config.get_main_option("sqlalchemy.url") or settings.database_url.get_secret_value()
 )
+
+
+# What base.Timestamp is stored as, in the form the first migrations write it.
+STORED_AS = 'sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")'
+
+
+def render_item(kind: str, item: Any, autogen: AutogenContext) -> str | Literal[False]:
+    """A new migration writes a Timestamp column as the type it is stored as, as the first
+    migrations do: a migration never imports the service's code, which may change later."""
+    if kind == "type" and isinstance(item, Timestamp):
+        autogen.imports.add("from sqlalchemy.dialects import mysql")
+        return STORED_AS
+    return False  # alembic's own rendering
+
+
 options = {
     "target_metadata": Base.metadata,
+    "render_item": render_item,
     # SQLite cannot ALTER most things: batch mode copies the table instead.
     "render_as_batch": url.get_backend_name() == "sqlite",
     "compare_type": True,

@@ -16,4 +16,4 @@ PAGE = select(ITEMS).order_by(ITEMS.c.id).limit(bindparam("limit")).offset(bindp
 BY_ID = select(ITEMS).where(ITEMS.c.id == bindparam("item_id"))
 # An insert is one statement: the ORM's unit of work (an object, its state, a flush plan) would
 # only wrap it. The columns' Python defaults (the timestamps) fill what the client leaves out.
-INSERT = insert(ITEMS)
+INSERT = insert(Item)

@@ -1,5 +1,7 @@
 """Writes for the example resource, in the request's session: its unit of work."""
 
+from typing import Any, cast
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
@@ -29,8 +31,10 @@ class ItemRepository:
         # from the values it wrote (defaults included) and the key the database gave it.
         connection = await self.session.connection()
         result = await connection.execute(INSERT, data.model_dump())
-        written = {**result.last_inserted_params(), "id": result.inserted_primary_key[0]}
-        return ItemRead.model_validate(written)
+        # One row: one mapping of the values written, and one key.
+        written = cast(dict[str, Any], result.last_inserted_params())
+        (item_id,) = cast(tuple[int], result.inserted_primary_key)
+        return ItemRead.model_validate({**written, "id": item_id})
 
     async def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> ItemRead:
         item = await self.get(item_id)
