@@ -21,10 +21,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -538,6 +540,117 @@ def jobs_figures(work: Path, pg: PostgreSQL, items: int) -> list[tuple[str, ...]
     return rows
 
 
+class SpanSink:
+    """An OTLP/HTTP endpoint on 127.0.0.1 that takes every export and keeps nothing: the traced
+    service pays for encoding and sending its spans, as it would to a collector."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# /status with each part of observability on, beside the same project with it off and bare.
+TRACING_VARIANTS = (
+    ("tracing off (OTEL_SDK_DISABLED)", {"OTEL_SDK_DISABLED": "true"}),
+    ("tracing at 1.0", {"TRACE_SAMPLE_RATIO": "1.0"}),
+    ("tracing at 0.1", {"TRACE_SAMPLE_RATIO": "0.1"}),
+)
+
+
+def tracing_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...]]:
+    """Per framework: /status of the project baked with opentelemetry=true, with tracing off,
+    sampling everything and sampling a tenth, each against the bare app in the same run."""
+    sink = SpanSink()
+    rows = []
+    try:
+        for framework in FRAMEWORKS:
+            project = bake(
+                work / f"traced-{framework}",
+                framework=framework,
+                database="sqlite",
+                opentelemetry="true",
+            )
+            subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+            url = prepare_database(project, work, framework, "sqlite", None)
+            # The bare app runs under the same gunicorn.conf.py, whose post_fork would set the
+            # SDK up: FastAPI would then trace the bare app too.
+            bare_env = {
+                "BARE_DATABASE_URL": bare_url(framework, "sqlite", url),
+                "OTEL_SDK_DISABLED": "true",
+            }
+            bare = serve(project, bare_env, f"{framework}_bare:app", work)
+            off_cpu = None
+            try:
+                pin(bare)
+                for label, extra in TRACING_VARIANTS:
+                    env = {"DATABASE_URL": url, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url, **extra}
+                    generated = serve(project, env, None, work)
+                    try:
+                        pin(generated)
+                        time.sleep(1)
+                        ours, theirs = compare(
+                            generated,
+                            bare,
+                            Scenario("sqlite", "/status"),
+                            args.rounds,
+                            args.seconds,
+                            args.connections,
+                        )
+                    finally:
+                        generated.stop()
+                    cpu = median(ours.cpu_us)
+                    off_cpu = cpu if off_cpu is None else off_cpu
+                    rows.append(
+                        (
+                            framework,
+                            label,
+                            f"{median(ours.rps):,.0f}",
+                            f"{median(theirs.rps):,.0f}",
+                            f"{paired_ratio(ours.rps, theirs.rps):.0%}",
+                            f"{cpu:.0f} / {median(theirs.cpu_us):.0f}",
+                            f"{cpu - off_cpu:+.0f}",
+                            f"{ours.errors}",
+                        )
+                    )
+            finally:
+                bare.stop()
+    finally:
+        sink.close()
+    return rows
+
+
+def print_tracing(rows: list[tuple[str, ...]]) -> None:
+    print(
+        "\n## Tracing cost: `GET /status` (sqlite) with opentelemetry=true, exporting to a local "
+        "OTLP/HTTP sink\n"
+    )
+    print(
+        "| framework | tracing | generated req/s | bare req/s | ratio | CPU µs per request "
+        "(gen/bare) | µs over tracing off | non-2xx+errors |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(f"| {' | '.join(row)} |")
+
+
 STARTS = 3
 
 
@@ -584,6 +697,9 @@ def main() -> None:
         metavar="PATH",
         help="measure only this path (repeatable), and skip memory and generation figures",
     )
+    parser.add_argument(
+        "--tracing", action="store_true", help="measure only the tracing cost (opentelemetry=true)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -594,6 +710,14 @@ def main() -> None:
         f"# Benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections}, "
         f"{args.rounds} rounds x {args.seconds:.0f}s per side, 1 gunicorn worker each"
     )
+    if args.tracing:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            try:
+                print_tracing(tracing_figures(Path(tmp), args))
+            finally:
+                for path in METRICS_DIRS:
+                    shutil.rmtree(path, ignore_errors=True)
+        return
     rows = []
     memory = []
     auth_rows = []
@@ -735,6 +859,8 @@ def main() -> None:
                 print("| --- | ---: | ---: | ---: | ---: | ---: |")
                 for row in jobs_figures(work, pg, items):
                     print(f"| {' | '.join(row)} |")
+
+            print_tracing(tracing_figures(work, args))
     finally:
         for path in METRICS_DIRS:
             shutil.rmtree(path, ignore_errors=True)

@@ -123,6 +123,22 @@ def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+{%- if cookiecutter.opentelemetry %}
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Tracing starts in each worker, after the fork and before the app is loaded: the SDK's
+    export thread would not survive a fork, and the client libraries are patched before the
+    app imports them."""
+    from {{ cookiecutter.project_slug }}.core import tracing
+
+    try:
+        tracing.start(Settings())
+    except ValidationError:  # the app's own start names the setting and refuses
+        return
+{%- endif %}
+
+
 def post_worker_init(worker: Any) -> None:
     """Access lines are written in batches in a worker, not one system call per request."""
     from {{ cookiecutter.project_slug }}.core import access_log
@@ -136,10 +152,16 @@ def worker_exit(server: Any, worker: Any) -> None:
     from {{ cookiecutter.project_slug }}.core import (
         access_log,
         metrics,
+{%- if cookiecutter.opentelemetry %}
+        tracing,
+{%- endif %}
     )
 
     access_log.flush_access_lines()
     metrics.flush()
+{%- if cookiecutter.opentelemetry %}
+    tracing.shutdown()  # the spans still queued are exported before the worker goes
+{%- endif %}
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
     if not isinstance(extensions, dict):
         return

@@ -3,6 +3,7 @@
 
 import re
 
+from tests.helpers import metric_names
 from tests.helpers.template import CONFIG, ROOT, public_options, quick_start
 
 
@@ -57,3 +58,10 @@ def test_ci_runs_the_readme_test_command_verbatim():
     # managed (PEP 668), see tests/live/test_quick_start.py.
     for command in commands.values():
         assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && "), command
+
+
+def test_the_contract_names_every_exported_metric_family():
+    contract = (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
+    names = (*metric_names.SERVICE, *metric_names.JOBS)
+    missing = [name for name in names if not re.search(rf"`{name}[`{{]", contract)]
+    assert not missing

@@ -57,7 +57,11 @@ POST_HOOK = load_hook("post_gen_project")
 # The answers the bake matrix multiplies out; the rest rotate through their values.
 MATRIX_KEYS = ("framework", "database", "use_redis", "background_jobs", "deployment")
 # How a boolean answer shows in a test id: (when true, when false).
-FLAG_IDS = {"use_redis": ("redis", "noredis"), "background_jobs": ("jobs", "nojobs")}
+FLAG_IDS = {
+    "use_redis": ("redis", "noredis"),
+    "background_jobs": ("jobs", "nojobs"),
+    "opentelemetry": ("otel", "nootel"),
+}
 
 
 def choices(key: str) -> list:

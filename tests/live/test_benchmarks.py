@@ -28,6 +28,7 @@ def test_benchmark_smoke_run_prints_every_figure():
         "| cookiecutter itself, a one-file template",
         "## From bake to green tests",
         "## Background jobs",
+        "## Tracing cost",
     ):
         assert heading in out, out
     for framework in ("fastapi", "flask"):
@@ -49,3 +50,8 @@ def test_benchmark_smoke_run_prints_every_figure():
         row = re.search(rf"^\| {framework} \| ([\d,]+) \| ([\d,]+) \| ([+-]\d+) \|", out, re.M)
         assert row, f"no {framework} authentication cost row:\n{out}"
         assert int(row.group(1).replace(",", "")) > 0 and int(row.group(2).replace(",", "")) > 0
+    for framework in ("fastapi", "flask"):
+        for label in ("tracing off (OTEL_SDK_DISABLED)", "tracing at 1.0", "tracing at 0.1"):
+            row = re.search(rf"^\| {framework} \| {re.escape(label)} \|(.*)$", out, re.M)
+            assert row, f"no {framework} {label} row:\n{out}"
+            assert float(row.group(1).split("|")[0].strip().replace(",", "")) > 0

@@ -271,6 +271,19 @@ def test_metrics_use_route_templates_and_sum_workers(service: Service):
     assert 'route="<unmatched>"' in text
     assert "http_request_duration_seconds_bucket" in text
     assert "process_resident_memory_bytes" in text
+    # docs/contract.md's families (pools: tests/live/test_metrics_scrape.py, with a database).
+    assert "\nhttp_requests_in_flight 1.0\n" in text  # the scrape itself
+    assert "\nhttp_request_duration_objective_seconds 1.0\n" in text  # SLOW_REQUEST_MS
+    build = 'service_build_info{environment="production",service="my-service",version="'
+    assert build in text
+    service.get("/health/ready")
+    text = service.get("/metrics").text
+    if service.redis:
+        assert 'readiness_check_up{check="redis"} 1.0' in text
+        assert 'readiness_check_duration_seconds{check="redis"}' in text
+        assert 'redis_pool_max_connections{pid="' in text
+    else:
+        assert "readiness_check_up{" not in text and "redis_pool_" not in text
 
 
 def test_redis_outage_fails_open_and_recovers(service: Service):

@@ -16,6 +16,11 @@ from {{ cookiecutter.project_slug }}.config import (
 
 from .issuer import AUDIENCE, Issuer
 {%- endif %}
+{%- if cookiecutter.opentelemetry %}
+
+# The tests export no spans: tests/test_tracing.py reads them in memory instead.
+os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
+{%- endif %}
 
 # Random-looking, as production requires (config.MIN_SECRET_BITS); known to everyone, so never
 # a real one.

@@ -98,8 +98,8 @@ def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(conf, monkey
     monkeypatch.setattr(access_log, "_access_lines", lines)
     conf["post_worker_init"](SimpleNamespace())
     assert lines.batched
-    entry = ("info", "GET", "/status", "/status", 200, 0.001, "127.0.0.1", "last-one", 0, None)
-    lines.add(entry)
+    entry = ("info", "GET", "/status", "/status", 200, 0.001, "127.0.0.1", "last-one", 0)
+    lines.add((*entry, None, None))
     capsys.readouterr()
     conf["worker_exit"](server(), SimpleNamespace(wsgi=object()))
     assert '"request_id":"last-one"' in capsys.readouterr().out

@@ -179,7 +179,18 @@ ENTRY = (
     "rid-1",
     0,
     "deploy-bot",
+    None,
 )
+
+
+def test_a_traced_request_names_its_trace_on_the_access_line():
+    from {{ cookiecutter.project_slug }}.core.access_log import (
+        render_access,
+    )
+
+    line = json.loads(render_access((*ENTRY[:10], ("a" * 32, "b" * 16))))
+    assert (line["trace_id"], line["span_id"]) == ("a" * 32, "b" * 16)
+    assert "trace_id" not in json.loads(render_access(ENTRY))
 
 
 def test_batched_access_lines_equal_the_immediate_ones_and_keep_their_order(capsys, monkeypatch):

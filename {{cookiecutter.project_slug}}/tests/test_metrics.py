@@ -3,7 +3,7 @@ import time
 
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
-from {{ cookiecutter.project_slug }}.core import metrics
+from {{ cookiecutter.project_slug }}.core import health, metrics
 
 
 def test_metrics_count_requests_by_route_template(client):
@@ -112,3 +112,65 @@ def test_in_an_event_loop_observations_are_counted_on_its_next_turn():
     assert asyncio.run(answer())  # counted by the loop, with no flush asked for
     metrics.flush()
     assert _samples(REGISTRY, "http_requests", route) == {("http_requests_total", None): 2}
+
+
+def _value(name, **labels):
+    metrics.flush()
+    return REGISTRY.get_sample_value(name, labels)
+
+
+def test_requests_in_flight_are_those_arrived_and_not_yet_left(client):
+    before = _value("http_requests_in_flight")
+    metrics.arrived()
+    metrics.arrived()
+    metrics.left()
+    assert _value("http_requests_in_flight") == before + 1
+    metrics.left()
+    assert _value("http_requests_in_flight") == before
+    # Every answer leaves as it arrived: the scrape itself is the one in flight.
+    client.get("/status")
+    client.get("/no/such/path")
+    scraped = client.get("/metrics").text
+    assert "\nhttp_requests_in_flight 1.0\n" in scraped
+
+
+def test_build_info_and_latency_objective(make_client):
+    text = make_client(slow_request_ms=250).get("/metrics").text
+    assert 'service_build_info{environment="test",service="' in text
+    assert "\nhttp_request_duration_objective_seconds 0.25\n" in text
+
+
+def test_readiness_checks_leave_their_last_result_and_latency():
+    async def fine() -> None:
+        return None
+
+    async def broken() -> None:
+        raise ConnectionError("down")
+
+    asyncio.run(health.run_async({"test-fine": fine, "test-broken": broken}, timeout=1))
+    assert _value("readiness_check_up", check="test-fine") == 1
+    assert _value("readiness_check_up", check="test-broken") == 0
+    assert _value("readiness_check_duration_seconds", check="test-fine") >= 0
+    # The next run replaces the last result.
+    asyncio.run(health.run_async({"test-broken": fine}, timeout=1))
+    assert _value("readiness_check_up", check="test-broken") == 1
+
+
+def test_a_failing_sampler_neither_stops_the_flush_nor_the_others(logs):
+    seen = []
+
+    def broken() -> None:
+        raise RuntimeError("gone")
+
+    metrics.sample("test-broken", broken)
+    metrics.sample("test-working", lambda: seen.append(1))
+    try:
+        metrics.observe("GET", "/test/sampled", 200, 0.01)
+        metrics.flush()
+    finally:
+        del metrics._samplers["test-broken"], metrics._samplers["test-working"]
+    assert seen == [1]
+    counted = _samples(REGISTRY, "http_requests", "/test/sampled")
+    assert counted == {("http_requests_total", None): 1}
+    failed = [r["sampler"] for r in logs() if r["event"] == "metrics_sample_failed"]
+    assert failed == ["test-broken"]

@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     jobs_liveness_file: str = ""
     jobs_liveness_max_age: float = Field(default=30.0, gt=0)
 {%- endif %}
+{%- if cookiecutter.opentelemetry %}
+    # Tracing: the share of new traces kept (parent-based: a sampled parent is always kept).
+    # Everything else is OpenTelemetry's own OTEL_* variables (core/tracing.py).
+    trace_sample_ratio: float = Field(default=0.1, ge=0, le=1)
+{%- endif %}
 
     @field_validator(
         "cors_origins",

@@ -20,14 +20,16 @@ from {{ cookiecutter.project_slug }}.core.logs import (
     timestamp,
 )
 
-# What the access line of one request is made of, taken when it is answered:
-# (level, method, route, path, status, duration in seconds, client, request ID, time in ns,
-# principal: who the request authenticated as, if anyone).
-AccessEntry = tuple[str, str, str, str, int, float, str, str | None, int, str | None]
+# What the access line of one request is made of, taken when it is answered: (level, method,
+# route, path, status, duration in seconds, client, request ID, time in ns, principal: who the
+# request authenticated as, if anyone, and (trace_id, span_id) when it was traced).
+AccessEntry = tuple[
+    str, str, str, str, int, float, str, str | None, int, str | None, tuple[str, str] | None
+]
 
 
 def _request_fields(entry: AccessEntry) -> dict[str, Any]:
-    level_name, method, route, path, status, duration, client, _rid, _now_ns, principal = entry
+    level_name, method, route, path, status, duration, client, _rid, _now, principal, trace = entry
     fields: dict[str, Any] = {
         "method": method,
         "route": route,
@@ -41,6 +43,8 @@ def _request_fields(entry: AccessEntry) -> dict[str, Any]:
         fields["principal"] = principal
     if level_name == "warning":
         fields["slow"] = True
+    if trace is not None:
+        fields["trace_id"], fields["span_id"] = trace
     return fields
 
 
@@ -158,8 +162,10 @@ class AccessLog:
         client: str,
         quiet: bool = False,
         principal: str | None = None,
+        trace: tuple[str, str] | None = None,
     ) -> None:
-        """One line for an answered request; `quiet` (probes, scrapes) logs it at debug."""
+        """One line for an answered request; `quiet` (probes, scrapes) logs it at debug;
+        `trace`, the ids of the span it was served in."""
         if quiet:
             level, level_name = logging.DEBUG, "debug"
         elif duration > self.slow_seconds:
@@ -179,6 +185,7 @@ class AccessLog:
             request_id.current(),
             time.time_ns(),
             principal,
+            trace,
         )
         if self.json_logs:
             _access_lines.add(entry)

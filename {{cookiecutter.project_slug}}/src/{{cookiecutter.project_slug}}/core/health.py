@@ -2,6 +2,9 @@
 
 A check is a callable that raises (or hangs) when its dependency is unhealthy. The asyncio
 runner serves FastAPI, the thread-pool runner serves Flask; both give the same report.
+
+Each run also sets two gauges per check. Their multiprocess mode keeps the most recent value
+written by any live worker: the last check made, whichever worker the probe reached.
 """
 
 import asyncio
@@ -11,8 +14,22 @@ from concurrent.futures import Executor, Future, wait
 from typing import Any
 
 import structlog
+from prometheus_client import Gauge
 
 logger = structlog.get_logger("health")
+
+CHECK_UP = Gauge(
+    "readiness_check_up",
+    "1 when the last readiness check of this dependency passed, else 0.",
+    ["check"],
+    multiprocess_mode="livemostrecent",
+)
+CHECK_DURATION = Gauge(
+    "readiness_check_duration_seconds",
+    "How long the last readiness check of this dependency took.",
+    ["check"],
+    multiprocess_mode="livemostrecent",
+)
 
 CheckResult = dict[str, Any]
 
@@ -71,6 +88,8 @@ def run_in_threads(
 
 def _logged(results: dict[str, CheckResult]) -> dict[str, CheckResult]:
     for name, result in results.items():
+        CHECK_UP.labels(name).set(result["status"] == "ok")
+        CHECK_DURATION.labels(name).set(result["latency_ms"] / 1000)
         if result["status"] != "ok":
             logger.warning("health_check_failed", check=name, **result)
     return results

@@ -18,6 +18,10 @@ from typing import Any, BinaryIO, TextIO, cast
 
 import orjson
 import structlog
+{%- if cookiecutter.opentelemetry %}
+from opentelemetry import trace
+from opentelemetry.trace import format_span_id, format_trace_id
+{%- endif %}
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from {{ cookiecutter.project_slug }}.core import request_id
@@ -87,6 +91,26 @@ def stamp(_logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDi
 {%- endif %}
     event_dict["timestamp"] = timestamp()
     return event_dict
+{%- if cookiecutter.opentelemetry %}
+
+
+def add_trace_ids(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """`trace_id` and `span_id` of the span the line is written in (core/tracing.py)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format_trace_id(context.trace_id))
+        event_dict.setdefault("span_id", format_span_id(context.span_id))
+    return event_dict
+
+
+# What every line gets before it is rendered.
+STAMPS: list[Processor] = [stamp, add_trace_ids]
+{%- else %}
+
+
+# What every line gets before it is rendered.
+STAMPS: list[Processor] = [stamp]
+{%- endif %}
 
 
 # Valid unescaped in JSON, but line breaks to many readers (Python's splitlines, JavaScript):
@@ -141,7 +165,7 @@ def formatter(json_logs: bool = True) -> structlog.stdlib.ProcessorFormatter:
     """The formatter for standard library handlers (gunicorn's logconfig_dict uses it)."""
     finishing, renderer = _renderers(json_logs)
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, stamp],
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *STAMPS],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *finishing,
@@ -155,7 +179,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     finishing, renderer = _renderers(json_logs)
     structlog.configure(
         processors=[
-            stamp,
+            *STAMPS,
             *finishing,
             render_json_bytes if json_logs else renderer,
         ],

@@ -15,12 +15,19 @@ A request itself only appends its raw values to a queue (`batching.Batch`). They
 a tight loop on the event loop's next turn, where one runs, and otherwise by that thread or a
 scrape: a lock, a bucket search and a table lookup in the middle of each request cost several
 times more.
+
+Gauges that describe the present (requests in flight, pools) are sampled by the same flush:
+each `sample`d callable sets its gauges there, so they are at most FLUSH_SECONDS old in the
+other workers' files and current in the worker that answers the scrape. Every gauge names the
+multiprocess mode that makes its sum over workers mean something.
 """
 
 import bisect
+import itertools
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -29,6 +36,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -52,6 +60,50 @@ DURATION = Histogram(
     ["method", "route", "status"],
     buckets=BUCKETS,
 )
+
+# The sum over live workers; a worker gunicorn saw die is dropped (child_exit).
+IN_FLIGHT = Gauge(
+    "http_requests_in_flight",
+    "HTTP requests being answered now.",
+    multiprocess_mode="livesum",
+)
+# Every worker writes the same 1: their maximum is the one series.
+BUILD_INFO = Gauge(
+    "service_build_info",
+    "The running build: always 1, described by its labels.",
+    ["service", "version", "environment"],
+    multiprocess_mode="max",
+)
+LATENCY_OBJECTIVE = Gauge(
+    "http_request_duration_objective_seconds",
+    "The latency objective (SLOW_REQUEST_MS) that the p99 alert compares with.",
+    multiprocess_mode="max",
+)
+
+
+class _Tally:
+    """A count that request threads advance without a lock: `advance` is itertools.count's
+    own next(), one C call. Only the flush reads it (under `_lock`), and each read advances
+    it too, so the reads are subtracted."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+        self.advance = self._count.__next__
+        self._reads = 0
+
+    def value(self) -> int:
+        found = next(self._count) - self._reads
+        self._reads += 1
+        return found
+
+
+_arrived = _Tally()
+_left = _Tally()
+# Called by the middleware as a request starts, and as its answer is done.
+arrived = _arrived.advance
+left = _left.advance
+# By name: an app created again (the tests make many) replaces its pools' samplers.
+_samplers: dict[str, Callable[[], None]] = {}
 
 Key = tuple[str, str, int]
 Observation = tuple[str, str, int, float]  # method, route, status, seconds
@@ -100,12 +152,30 @@ def _flush_forever() -> None:
             logger.exception("metrics_flush_failed")
 
 
+def describe(service: str, version: str, environment: str, latency_objective: float) -> None:
+    """The build's info metric and the latency objective, set once per worker."""
+    BUILD_INFO.labels(service, version, environment).set(1)
+    LATENCY_OBJECTIVE.set(latency_objective)
+
+
+def sample(name: str, sampler: Callable[[], None]) -> None:
+    """Run `sampler` at every flush: it sets gauges that describe the present (a pool).
+
+    The flushing thread starts now, not at the first request: a worker that has answered
+    nothing yet still reports its pools."""
+    _samplers[name] = sampler
+    _start_flusher()
+
+
 def flush() -> None:
-    """Write the requests counted so far to the Prometheus values."""
+    """Write the requests counted so far, and fresh samples, to the Prometheus values."""
     global _pending
     _observed.drain()
     with _lock:
         batch, _pending = _pending, {}
+        # Left first: a request counted as left has always been counted as arrived.
+        done = _left.value()
+        IN_FLIGHT.set(_arrived.value() - done)
     for (method, route, status), (seconds, counts) in batch.items():
         labels = (method, route, str(status))
         REQUESTS.labels(*labels).inc(sum(counts))
@@ -116,6 +186,11 @@ def flush() -> None:
         for bucket, count in zip(histogram._buckets, counts, strict=True):
             if count:
                 bucket.inc(count)
+    for name, sampler in list(_samplers.items()):
+        try:
+            sampler()
+        except Exception:  # one broken sampler must not stop the others
+            logger.exception("metrics_sample_failed", sampler=name)
 
 
 def render() -> tuple[bytes, str]:

@@ -33,6 +33,9 @@ from {{ cookiecutter.project_slug }}.jobs.middleware import (
     JobContext,
     Liveness,
 )
+{%- if cookiecutter.opentelemetry %}
+from {{ cookiecutter.project_slug }}.jobs.tracing import JobTracing
+{%- endif %}
 from {{ cookiecutter.project_slug }}.redis_client.options import (
     pool_options,
 )
@@ -58,6 +61,11 @@ def middleware(settings: Settings) -> list[Middleware]:
         Pipelines(),
         # JobContext comes before Retries: hooks after a job run in reverse order, so it
         # sees whether Retries has given the message up (dead-lettered) or sent it again.
+{%- if cookiecutter.opentelemetry %}
+        # Before JobContext: hooks after a job run in reverse order, so the job's span is
+        # still current when JobContext writes its outcome line.
+        JobTracing(),
+{%- endif %}
         JobContext(),
         Retries(
             max_retries=settings.jobs_max_retries,

@@ -1,9 +1,15 @@
 """FastAPI application factory."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator{% if cookiecutter.opentelemetry %}, MutableMapping{% endif %}
 from contextlib import asynccontextmanager
+{%- if cookiecutter.opentelemetry %}
+from typing import Any
+{%- endif %}
 
 from fastapi import APIRouter, FastAPI
+{%- if cookiecutter.opentelemetry %}
+from fastapi.telemetry import TelemetryConfig
+{%- endif %}
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import (
@@ -15,6 +21,9 @@ from {{ cookiecutter.project_slug }}.core import (
     handlers,
     openapi,
     system,
+{%- if cookiecutter.opentelemetry %}
+    tracing,
+{%- endif %}
 )
 {%- if cookiecutter.auth != "none" %}
 from {{ cookiecutter.project_slug }}.core.auth.{{ "tokens" if cookiecutter.auth == "jwt" else "keys" }} import (
@@ -53,6 +62,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await close()
 
 
+{%- if cookiecutter.opentelemetry %}
+
+
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    return tracing.untraced(scope.get("path", ""))
+
+
+def telemetry() -> TelemetryConfig:
+    """FastAPI's own OpenTelemetry instrumentation: server spans named by route template, in
+    the SDK core/tracing.py sets up. Its metrics and logs stay off (Prometheus has the
+    metrics; the logs are JSON on stdout, never shipped twice), and so do its spans per
+    dependency and endpoint, which would double the cost of a small request."""
+    return {
+        "tracing": tracing.enabled(),
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,
+        "auto_configure": False,
+        "exclude": _untraced,
+    }
+{%- endif %}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
@@ -67,10 +99,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Starlette answers a missing or extra slash with a redirect built from the request's
         # Host, which the client chooses: a path is answered as written (docs/contract.md).
         redirect_slashes=False,
+{%- if cookiecutter.opentelemetry %}
+        telemetry=telemetry(),
+{%- endif %}
     )
     # Dependencies register a readiness check and a closer here (see docs/contract.md).
     app.state.health_checks = {}
     app.state.closers = []
+{%- if cookiecutter.opentelemetry %}
+    if tracing.enabled():
+        tracing.start(settings)
+        # Closed last: the spans of the other closers' work are exported too.
+        app.state.closers.append(tracing.flush_async)
+{%- endif %}
     handlers.install(app)
     # Operational routes first: probes and scrapes are matched before the resource routes.
     system.install(app, settings)
@@ -91,6 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.health_checks["database"] = database.ping
     app.state.closers.append(database.dispose)
+{%- if cookiecutter.opentelemetry %}
+    if tracing.enabled():
+        tracing.trace_engine(database.engine.sync_engine)
+{%- endif %}
 {%- endif %}
     for router in RESOURCES:
         app.include_router(router)
@@ -99,11 +144,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(cors.CORS, origins=settings.cors_origins)
     # Added last, so it is the outermost layer: its headers and log cover every answer.
-{%- if cookiecutter.auth != "none" %}
     app.add_middleware(
-        ServiceMiddleware, settings=settings, limiter=limiter, credentials=credentials(settings)
-    )
-{%- else %}
-    app.add_middleware(ServiceMiddleware, settings=settings, limiter=limiter)
+        ServiceMiddleware,
+        settings=settings,
+        limiter=limiter,
+{%- if cookiecutter.auth != "none" %}
+        credentials=credentials(settings),
 {%- endif %}
+{%- if cookiecutter.opentelemetry %}
+        trace_ids=tracing.current_ids if tracing.enabled() else None,
+{%- endif %}
+    )
     return app

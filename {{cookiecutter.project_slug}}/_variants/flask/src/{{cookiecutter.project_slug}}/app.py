@@ -1,9 +1,16 @@
 """Flask application factory."""
 
 import atexit
+{%- if cookiecutter.opentelemetry %}
+from typing import Any
+{%- endif %}
 
-from flask import Blueprint, Flask, Request
+from flask import Blueprint, Flask, Request{% if cookiecutter.opentelemetry %}, request{% endif %}
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+{%- if cookiecutter.opentelemetry %}
+from opentelemetry.instrumentation.flask import FlaskInstrumentor
+from opentelemetry.trace import Span
+{%- endif %}
 
 from {{ cookiecutter.project_slug }}.config import (
     Settings,
@@ -14,6 +21,9 @@ from {{ cookiecutter.project_slug }}.core import (
     handlers,
     middleware,
     system,
+{%- if cookiecutter.opentelemetry %}
+    tracing,
+{%- endif %}
 )
 {%- if cookiecutter.auth != "none" %}
 from {{ cookiecutter.project_slug }}.core.auth.{{ "tokens" if cookiecutter.auth == "jwt" else "keys" }} import (
@@ -64,6 +74,30 @@ def close_resources(app: Flask) -> None:
         closers.pop()()
 
 
+{%- if cookiecutter.opentelemetry %}
+
+
+def _name_by_route(span: Span, environ: dict[str, Any]) -> None:
+    """The span's name in the contract's spelling: `GET /api/v1/items/{item_id}`."""
+    rule = request.url_rule
+    if rule is not None and span.is_recording():
+        route = middleware.route_template(rule.rule)
+        span.update_name(f"{environ.get('REQUEST_METHOD', '')} {route}")
+
+
+def traced(app: Flask, settings: Settings) -> middleware.TraceIds | None:
+    """Trace the app's requests (core/tracing.py). Instrumented before the middleware's hook
+    is added, so the rate limit's Redis calls happen inside the request's span."""
+    if not tracing.enabled():
+        return None
+    tracing.start(settings)
+    FlaskInstrumentor.instrument_app(  # type: ignore[no-untyped-call]
+        app, request_hook=_name_by_route, excluded_urls=tracing.EXCLUDED_URLS
+    )
+    return tracing.current_ids
+{%- endif %}
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
@@ -90,15 +124,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["database"] = database
     app.extensions["health_checks"]["database"] = database.ping
     app.extensions["closers"].append(database.dispose)
+{%- if cookiecutter.opentelemetry %}
+    if tracing.enabled():
+        tracing.trace_engine(database.engine)
+{%- endif %}
 {%- endif %}
     for blueprint in RESOURCES:
         app.register_blueprint(blueprint)
 
+    middleware.install(
+        app,
+        settings,
+        limiter,
 {%- if cookiecutter.auth != "none" %}
-    middleware.install(app, settings, limiter, credentials(settings))
-{%- else %}
-    middleware.install(app, settings, limiter)
+        credentials=credentials(settings),
 {%- endif %}
+{%- if cookiecutter.opentelemetry %}
+        trace_ids=traced(app, settings),
+{%- endif %}
+    )
     handlers.install(app, settings.is_production)
     system.install(app, settings)
     if settings.cors_origins:

@@ -7,6 +7,7 @@ single layer: each extra layer (and BaseHTTPMiddleware above all) costs throughp
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -59,6 +60,10 @@ def _encode(headers: list[tuple[str, str]]) -> Headers:
     return [(name.lower().encode(), value.encode()) for name, value in headers]
 
 
+# The ids of the span a request is served in (core/tracing.py), where requests are traced.
+TraceIds = Callable[[], tuple[str, str] | None]
+
+
 class ServiceMiddleware:
     def __init__(
         self,
@@ -66,8 +71,10 @@ class ServiceMiddleware:
         settings: Settings,
         limiter: RateLimiter | None,
         credentials: Credentials | None = None,
+        trace_ids: TraceIds | None = None,
     ) -> None:
         self.app = app
+        self.trace_ids = trace_ids
         self.limiter = limiter
         self.credentials = credentials
         # A header name no request carries when nothing authenticates.
@@ -88,6 +95,7 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        metrics.arrived()
         incoming_id = content_length = forwarded_for = forwarded_proto = None
         chunked = False
         presented: bytes | None = None
@@ -137,13 +145,21 @@ class ServiceMiddleware:
         ]
         status = 500
         started_response = False
+        trace_ids = self.trace_ids
+        traced: tuple[str, str] | None = None
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, started_response
+            nonlocal status, started_response, traced
             if message["type"] == "http.response.start":
                 started_response = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), *extra]
+                headers = [*message.get("headers", ()), *extra]
+                if trace_ids is not None:
+                    # Taken while the request's span is current: the access line follows it.
+                    traced = trace_ids()
+                    if traced is not None:
+                        headers.append((b"x-trace-id", traced[0].encode()))
+                message["headers"] = headers
             await send(message)
 
         declared = int(content_length) if content_length and content_length.isdigit() else 0
@@ -183,6 +199,7 @@ class ServiceMiddleware:
             route_object = scope.get("route") if status != 405 else None
             route = getattr(route_object, "path", None) or metrics.UNMATCHED_ROUTE
             metrics.observe(scope["method"], route, status, duration)
+            metrics.left()
             self.access.record(
                 scope["method"],
                 route,
@@ -192,6 +209,7 @@ class ServiceMiddleware:
                 client,
                 exempt,
                 principal_name(outcome),
+                traced,
             )
             request_id.unbind(token)
 

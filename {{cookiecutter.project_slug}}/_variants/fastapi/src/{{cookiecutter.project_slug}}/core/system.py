@@ -72,6 +72,9 @@ async def routes_endpoint(request: Request) -> Response:
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.settings = settings
     app.state.started = time.monotonic()
+    metrics.describe(
+        SERVICE_NAME, __version__, settings.environment.value, settings.slow_request_ms / 1000
+    )
     # Rendered once: this answer never changes, and a handler without parameters skips
     # FastAPI's dependency resolution.
     status_body = orjson.dumps(

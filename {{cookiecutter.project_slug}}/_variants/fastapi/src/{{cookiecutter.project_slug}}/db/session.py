@@ -17,6 +17,7 @@ from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core.errors import (
     ServiceUnavailableError,
 )
+from {{ cookiecutter.project_slug }}.db import metrics
 from {{ cookiecutter.project_slug }}.db.engine_options import (
     engine_options,
     prepare_engine,
@@ -32,6 +33,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         url = async_url(settings.database_url.get_secret_value())
         self.engine = create_async_engine(url, **engine_options(url, settings))
+        metrics.watch(self.engine.pool)
         prepare_engine(self.engine.sync_engine, settings)
         # Objects stay readable after the commit, without another round trip.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -50,6 +52,7 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
         except UNAVAILABLE as error:
+            metrics.count_failure(error)
             raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
     @asynccontextmanager
@@ -59,6 +62,7 @@ class Database:
             async with self.engine.connect() as connection:
                 yield connection
         except UNAVAILABLE as error:
+            metrics.count_failure(error)
             raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
 

@@ -4,6 +4,7 @@ from limits.aio.storage import RedisStorage
 from redis.asyncio import ConnectionPool, Redis
 
 from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.redis_client import metrics
 from {{ cookiecutter.project_slug }}.redis_client.cache import Cache
 from {{ cookiecutter.project_slug }}.redis_client.options import (
     cache_prefix,
@@ -14,6 +15,7 @@ from {{ cookiecutter.project_slug }}.redis_client.options import (
 
 def create_redis(settings: Settings) -> Redis:
     pool = ConnectionPool.from_url(settings.redis_url.get_secret_value(), **pool_options(settings))
+    metrics.watch(pool)
     return Redis(connection_pool=pool)
 
 

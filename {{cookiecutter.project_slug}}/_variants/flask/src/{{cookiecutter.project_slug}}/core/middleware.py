@@ -51,6 +51,8 @@ RULE = "service.url_rule"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+# The ids of the span a request is served in (core/tracing.py), where requests are traced.
+TraceIds = Callable[[], tuple[str, str] | None]
 
 
 @lru_cache(maxsize=1024)
@@ -67,8 +69,11 @@ class ServiceMiddleware:
     Flask's error handlers (body size, rate limit) stay in a before-request hook.
     """
 
-    def __init__(self, app: WSGIApp, settings: Settings) -> None:
+    def __init__(
+        self, app: WSGIApp, settings: Settings, trace_ids: TraceIds | None = None
+    ) -> None:
         self.app = app
+        self.trace_ids = trace_ids
         self.headers = security_headers(settings.is_production)
         self.clients = ClientAddress(settings.trusted_proxies, settings.forwarded_hops)
         self.access = AccessLog(
@@ -77,17 +82,25 @@ class ServiceMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
+        metrics.arrived()
         rid = request_id.accept_or_new(environ.get("HTTP_X_REQUEST_ID"))
         token = request_id.bind(rid)
         client = environ[CLIENT] = self.clients.resolve(
             environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
         )
         status = 500
+        trace_ids = self.trace_ids
+        traced: tuple[str, str] | None = None
 
         def start(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            nonlocal status
+            nonlocal status, traced
             status = int(status_line[:3])
             headers += [*self.headers, (request_id.HEADER, rid)]
+            if trace_ids is not None:
+                # Taken while the request's span is current: the access line follows it.
+                traced = trace_ids()
+                if traced is not None:
+                    headers.append(("X-Trace-Id", traced[0]))
             return start_response(status_line, headers, exc_info)
 
         try:
@@ -100,6 +113,7 @@ class ServiceMiddleware:
             path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
             method: str = environ.get("REQUEST_METHOD", "")
             metrics.observe(method, route, status, duration)
+            metrics.left()
             self.access.record(
                 method,
                 route,
@@ -109,6 +123,7 @@ class ServiceMiddleware:
                 client,
                 quiet=is_exempt(path),
                 principal=principal_name(environ.get(OUTCOME_KEY)),
+                trace=traced,
             )
             request_id.unbind(token)
 
@@ -148,6 +163,7 @@ def install(
     settings: Settings,
     limiter: RateLimiter | None,
     credentials: Credentials | None = None,
+    trace_ids: TraceIds | None = None,
 ) -> None:
     # Werkzeug refuses a larger Content-Length itself; a chunked body is counted here.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -155,7 +171,9 @@ def install(
     app.config["REQUEST_READ_TIMEOUT"] = settings.request_read_timeout
     max_body = settings.max_request_bytes
     credentials_key = _environ_key(credentials.header) if credentials else ""
-    app.wsgi_app = ServiceMiddleware(app.wsgi_app, settings)  # type: ignore[method-assign]
+    app.wsgi_app = ServiceMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, settings, trace_ids
+    )
 
     @app.before_request
     def refuse() -> None:

@@ -95,6 +95,9 @@ def routes_endpoint() -> Response:
 def install(app: Flask, settings: Settings) -> None:
     executor = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="health")
     app.extensions["closers"].append(lambda: executor.shutdown(wait=False, cancel_futures=True))
+    metrics.describe(
+        SERVICE_NAME, __version__, settings.environment.value, settings.slow_request_ms / 1000
+    )
     app.extensions.update(
         settings=settings,
         started=time.monotonic(),

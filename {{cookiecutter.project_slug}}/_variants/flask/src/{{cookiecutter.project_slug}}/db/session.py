@@ -13,6 +13,7 @@ from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core.errors import (
     ServiceUnavailableError,
 )
+from {{ cookiecutter.project_slug }}.db import metrics
 from {{ cookiecutter.project_slug }}.db.engine_options import (
     engine_options,
     prepare_engine,
@@ -31,6 +32,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         url = sync_url(settings.database_url.get_secret_value())
         self.engine = create_engine(url, **engine_options(url, settings))
+        metrics.watch(self.engine.pool)
         prepare_engine(self.engine, settings)
         # Objects stay readable after the commit, without another round trip.
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -49,6 +51,7 @@ class Database:
             with self.sessions() as session, session.begin():
                 yield session
         except UNAVAILABLE as error:
+            metrics.count_failure(error)
             raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
     @contextmanager
@@ -58,6 +61,7 @@ class Database:
             with self.engine.connect() as connection:
                 yield connection
         except UNAVAILABLE as error:
+            metrics.count_failure(error)
             raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
 
