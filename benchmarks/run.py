@@ -345,12 +345,16 @@ def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[fl
     run = subprocess.run(
         [uv(), "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "--durations=5"],
         cwd=project,
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - started
     shutil.rmtree(project.parent)
+    if run.returncode != 0:
+        # A red suite is a finding, not a crash of the whole run: its failures are printed.
+        failed = re.findall(r"^(FAILED \S+)", run.stdout, re.M) or [run.stdout[-300:]]
+        return float("nan"), "RED: " + "; ".join(failed)
     slowest = re.findall(r"^([\d.]+s (?:setup|call|teardown) +\S+)$", run.stdout, re.M)
     return seconds, "; ".join(slowest)
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.credentials import API_KEY, API_KEYS
+from tests.helpers.credentials import API_KEY, API_KEYS, HEADERS
 from tests.helpers.drills import (
     ITEMS,
     accepted,
@@ -170,7 +170,7 @@ def keepalive_client(url, name, tally):
     counted apart: it was queued on the listener in the instant the last process closed it.
     """
     reused = False  # whether the next request goes out on a connection that answered before
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, timeout=10, headers=HEADERS) as client:
         for n in itertools.count():
             request_id = f"{name}-{n}"
             try:
@@ -304,7 +304,7 @@ def wait_for(predicate, timeout):
 
 
 def test_database_outage_degrades_cleanly_and_recovers(drill_record, drilled):
-    with httpx.Client(base_url=drilled.url, timeout=15) as client:
+    with httpx.Client(base_url=drilled.url, timeout=15, headers=HEADERS) as client:
         before = client.post(ITEMS, json={"name": "written before the outage"})
         assert before.status_code == 201
         with drilled.database.down():
@@ -331,7 +331,7 @@ def test_database_outage_degrades_cleanly_and_recovers(drill_record, drilled):
 def test_redis_outage_fails_open_and_recovers(drill_record, drilled):
     if drilled.redis is None:
         pytest.skip("this combination has no Redis")
-    with httpx.Client(base_url=drilled.url, timeout=15) as client:
+    with httpx.Client(base_url=drilled.url, timeout=15, headers=HEADERS) as client:
         with drilled.redis.down():
             assert client.get("/status").status_code == 200  # rate limiting fails open
             ready = client.get("/health/ready")
@@ -373,7 +373,7 @@ query_values = st.text(max_size=30) | st.integers().map(str)
 
 def test_generated_inputs_never_get_a_5xx(drill_record, drilled):
     tried = {"n": 0}
-    client = httpx.Client(base_url=drilled.url, timeout=15)
+    client = httpx.Client(base_url=drilled.url, timeout=15, headers=HEADERS)
 
     @settings(
         max_examples=int(os.environ.get("DRILL_EXAMPLES", "150")),
