@@ -113,7 +113,7 @@ def test_the_access_line_names_the_principal_and_no_credential(anonymous, logs):
 
 
 def test_rate_limits_count_a_principal_wherever_it_calls_from(make_client):
-    client = make_client(rate_limit="2/minute", trusted_proxies=["127.0.0.1"])
+    client = make_client(rate_limit="2/hour", trusted_proxies=["127.0.0.1"])
     statuses = [
         client.get(GUARDED, headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code
         for n in range(3)
@@ -123,7 +123,7 @@ def test_rate_limits_count_a_principal_wherever_it_calls_from(make_client):
     other = client.get(GUARDED, headers={**READ_ONLY, "X-Forwarded-For": "10.0.0.1"})
     assert other.status_code == 200
     # ...and anyone without valid credentials is counted by address, whatever it sends.
-    anonymous = make_client(rate_limit="2/minute", credentials={})
+    anonymous = make_client(rate_limit="2/hour", credentials={})
     statuses = [anonymous.get("/status", headers=WRONG).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
 

@@ -39,7 +39,7 @@ def test_a_client_inside_the_trusted_network_cannot_dodge_the_limit(make_client,
     else:
         proxy, inside = network[1], network[2]
     client = make_client(
-        rate_limit="3/minute", peer=str(proxy), trusted_proxies=proxies, forwarded_hops=hops
+        rate_limit="3/hour", peer=str(proxy), trusted_proxies=proxies, forwarded_hops=hops
     )
     logs()
     statuses = []
@@ -55,7 +55,7 @@ def test_a_client_inside_the_trusted_network_cannot_dodge_the_limit(make_client,
 
 def test_ipv6_clients_share_the_limit_of_their_64(make_client):
     # Without credentials: a principal is counted as itself, wherever it calls from.
-    client = make_client(rate_limit="2/minute", trusted_proxies=["127.0.0.1"], credentials={})
+    client = make_client(rate_limit="2/hour", trusted_proxies=["127.0.0.1"], credentials={})
     statuses = [
         client.get("/status", headers={"X-Forwarded-For": f"2001:db8:1:2::{n:x}"}).status_code
         for n in range(1, 4)

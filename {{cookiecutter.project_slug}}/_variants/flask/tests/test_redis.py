@@ -32,7 +32,7 @@ def test_readiness_reports_redis_down(make_client):
 
 
 def test_rate_limiting_fails_open_when_redis_is_down(make_client, logs):
-    client = make_client(redis_url=DEAD_REDIS, redis_timeout=0.2, rate_limit="1/minute")
+    client = make_client(redis_url=DEAD_REDIS, redis_timeout=0.2, rate_limit="1/hour")
     logs()
     assert [client.get("/status").status_code for _ in range(3)] == [200, 200, 200]
     warnings = [r for r in logs() if r["event"] == "rate_limit_storage_unavailable"]
@@ -80,8 +80,8 @@ def test_cache_round_trip_with_ttl_and_prefix():
 @needs_redis
 def test_rate_limit_is_shared_through_redis(make_client):
     prefix = fresh_prefix()
-    first = make_client(redis_url=REDIS_URL, redis_key_prefix=prefix, rate_limit="2/minute")
-    second = make_client(redis_url=REDIS_URL, redis_key_prefix=prefix, rate_limit="2/minute")
+    first = make_client(redis_url=REDIS_URL, redis_key_prefix=prefix, rate_limit="2/hour")
+    second = make_client(redis_url=REDIS_URL, redis_key_prefix=prefix, rate_limit="2/hour")
     assert first.get("/status").status_code == 200
     assert second.get("/status").status_code == 200
     assert first.get("/status").status_code == 429
