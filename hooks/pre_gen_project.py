@@ -154,7 +154,7 @@ def check(answers):
     if not VERSION_RE.match(version):
         return f"version: {version!r} is not a PEP 440 version (e.g. 0.1.0)."
 
-    for flag in ("use_redis", "background_jobs", "opentelemetry"):
+    for flag in ("use_redis", "background_jobs", "opentelemetry", "sentry"):
         if not isinstance(answers[flag], bool):
             return f"{flag}: must be true or false."
 

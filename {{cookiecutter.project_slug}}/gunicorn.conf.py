@@ -123,19 +123,32 @@ def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-{%- if cookiecutter.opentelemetry %}
+{%- if cookiecutter.opentelemetry or cookiecutter.sentry %}
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """Tracing starts in each worker, after the fork and before the app is loaded: the SDK's
-    export thread would not survive a fork, and the client libraries are patched before the
-    app imports them."""
-    from {{ cookiecutter.project_slug }}.core import tracing
+    """{{ "Tracing and error tracking start" if cookiecutter.opentelemetry and cookiecutter.sentry else ("Tracing starts" if cookiecutter.opentelemetry else "Error tracking starts") }} in each worker, after the fork and before the app is
+    loaded: the SDKs' threads would not survive a fork, and the libraries are patched before
+    the app imports them."""
+    from {{ cookiecutter.project_slug }}.core import (
+{%- if cookiecutter.sentry %}
+        sentry,
+{%- endif %}
+{%- if cookiecutter.opentelemetry %}
+        tracing,
+{%- endif %}
+    )
 
     try:
-        tracing.start(Settings())
+        settings = Settings()
     except ValidationError:  # the app's own start names the setting and refuses
         return
+{%- if cookiecutter.opentelemetry %}
+    tracing.start(settings)
+{%- endif %}
+{%- if cookiecutter.sentry %}
+    sentry.start(settings)
+{%- endif %}
 {%- endif %}
 
 
@@ -152,6 +165,9 @@ def worker_exit(server: Any, worker: Any) -> None:
     from {{ cookiecutter.project_slug }}.core import (
         access_log,
         metrics,
+{%- if cookiecutter.sentry %}
+        sentry,
+{%- endif %}
 {%- if cookiecutter.opentelemetry %}
         tracing,
 {%- endif %}
@@ -161,6 +177,9 @@ def worker_exit(server: Any, worker: Any) -> None:
     metrics.flush()
 {%- if cookiecutter.opentelemetry %}
     tracing.shutdown()  # the spans still queued are exported before the worker goes
+{%- endif %}
+{%- if cookiecutter.sentry %}
+    sentry.flush()  # the events still queued are sent before the worker goes
 {%- endif %}
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
     if not isinstance(extensions, dict):

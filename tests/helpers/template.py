@@ -61,6 +61,7 @@ FLAG_IDS = {
     "use_redis": ("redis", "noredis"),
     "background_jobs": ("jobs", "nojobs"),
     "opentelemetry": ("otel", "nootel"),
+    "sentry": ("sentry", "nosentry"),
 }
 
 

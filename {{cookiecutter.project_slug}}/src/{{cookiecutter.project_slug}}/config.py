@@ -186,6 +186,14 @@ class Settings(BaseSettings):
     # Everything else is OpenTelemetry's own OTEL_* variables (core/tracing.py).
     trace_sample_ratio: float = Field(default=0.1, ge=0, le=1)
 {%- endif %}
+{%- if cookiecutter.sentry %}
+    # Error tracking (core/sentry.py): nothing is sent while SENTRY_DSN is empty.
+    sentry_dsn: SecretStr = SecretStr("")
+    # Empty: ENVIRONMENT's value.
+    sentry_environment: str = ""
+    # The share of requests Sentry traces itself{{ ": none, as OpenTelemetry owns the traces" if cookiecutter.opentelemetry else "" }}.
+    sentry_traces_sample_rate: float = {{ "0.0" if cookiecutter.opentelemetry else "0.1" }}
+{%- endif %}
 
     @field_validator(
         "cors_origins",
@@ -313,6 +321,29 @@ class Settings(BaseSettings):
             if url.netloc and url.scheme != "https" and url.hostname not in LOOPBACK_HOSTS:
                 raise ValueError(
                     f"{name.upper()} must be an https:// URL in production (or on this host)"
+                )
+        return self
+{%- endif %}
+
+{%- if cookiecutter.sentry %}
+
+    @model_validator(mode="after")
+    def _check_sentry(self) -> "Settings":
+        if not 0 <= self.sentry_traces_sample_rate <= 1:
+            raise ValueError("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
+        dsn = self.sentry_dsn.get_secret_value()
+        if dsn:
+            # The DSN is not echoed: its key lets anyone send events to the project.
+            parts = urlsplit(dsn)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.username
+                or not parts.hostname
+                or not parts.path.rstrip("/").rpartition("/")[2].isdigit()
+            ):
+                raise ValueError(
+                    "SENTRY_DSN is not a Sentry DSN: expected"
+                    " https://PUBLIC_KEY@HOST/PROJECT_ID, as the project's settings show it"
                 )
         return self
 {%- endif %}

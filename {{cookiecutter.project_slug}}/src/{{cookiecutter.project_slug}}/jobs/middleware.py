@@ -26,7 +26,7 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 from {{ cookiecutter.project_slug }}.config import get_settings
-from {{ cookiecutter.project_slug }}.core import logs, request_id
+from {{ cookiecutter.project_slug }}.core import logs, request_id{% if cookiecutter.sentry %}, sentry{% endif %}
 from {{ cookiecutter.project_slug }}.jobs import metrics
 
 # The message option that holds when a message was first sent (milliseconds since the epoch).
@@ -52,6 +52,9 @@ class JobContext(Middleware):
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         settings = get_settings()
         logs.configure_logging(settings.log_level, settings.json_logs)
+{%- if cookiecutter.sentry %}
+        sentry.start(settings)
+{%- endif %}
         # The broker's id names this process's heartbeat and its unacknowledged messages:
         # processes forked from one that built the broker would share it, and a killed one's
         # jobs would wait for the others to die too before they were redelivered.
@@ -110,6 +113,10 @@ class JobContext(Middleware):
             if message.failed:  # Retries gave up: the broker moves it to the dead letters
                 metrics.DEAD_LETTERED.labels(actor).inc()
                 logger.error("job_dead_lettered", duration_ms=duration_ms, error=error)
+{%- if cookiecutter.sentry %}
+                # One event per job given up, not per attempt: a retry that succeeds is fine.
+                sentry.capture(exception, actor=actor, message_id=message.message_id)
+{%- endif %}
             else:
                 logger.warning(
                     "job_failed",
@@ -122,6 +129,11 @@ class JobContext(Middleware):
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         logger.warning("job_skipped")
         self._unbind()
+{%- if cookiecutter.sentry %}
+
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        sentry.flush()  # the events still queued are sent before the process goes
+{%- endif %}
 
     def _unbind(self) -> None:
         local = self._local

@@ -20,6 +20,9 @@ from {{ cookiecutter.project_slug }}.core import (
     cors,
     handlers,
     openapi,
+{%- if cookiecutter.sentry %}
+    sentry,
+{%- endif %}
     system,
 {%- if cookiecutter.opentelemetry %}
     tracing,
@@ -111,6 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracing.start(settings)
         # Closed last: the spans of the other closers' work are exported too.
         app.state.closers.append(tracing.flush_async)
+{%- endif %}
+{%- if cookiecutter.sentry %}
+    sentry.start(settings)
+    # Closed last{{ " but one" if cookiecutter.opentelemetry else "" }}: an error while closing the others is still sent.
+    app.state.closers.append(sentry.flush_async)
 {%- endif %}
     handlers.install(app)
     # Operational routes first: probes and scrapes are matched before the resource routes.

@@ -20,6 +20,9 @@ from {{ cookiecutter.project_slug }}.core import (
     cors,
     handlers,
     middleware,
+{%- if cookiecutter.sentry %}
+    sentry,
+{%- endif %}
     system,
 {%- if cookiecutter.opentelemetry %}
     tracing,
@@ -101,6 +104,9 @@ def traced(app: Flask, settings: Settings) -> middleware.TraceIds | None:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
+{%- if cookiecutter.sentry %}
+    sentry.start(settings)
+{%- endif %}
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
     app.session_interface = LazyCookieSessions()

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core import metrics, request_id
+from {{ cookiecutter.project_slug }}.core import metrics, request_id{% if cookiecutter.sentry %}, sentry{% endif %}
 from {{ cookiecutter.project_slug }}.core.access_log import AccessLog
 from {{ cookiecutter.project_slug }}.core.client_address import (
     ClientAddress,
@@ -191,6 +191,9 @@ class ServiceMiddleware:
             if started_response:
                 raise  # nothing left to tell the client; the server closes the connection
             self.log.exception("unhandled_exception", path=path)
+{%- if cookiecutter.sentry %}
+            sentry.capture(exc)
+{%- endif %}
             message = None if self.production else f"{AppError.default_message}: {exc!r}"
             await self._send_error(send_with_headers, AppError(message), rid)
         finally:

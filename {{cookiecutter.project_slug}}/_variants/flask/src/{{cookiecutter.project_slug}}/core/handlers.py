@@ -9,7 +9,7 @@ from flask import Flask, Response
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from {{ cookiecutter.project_slug }}.core import request_id
+from {{ cookiecutter.project_slug }}.core import request_id{% if cookiecutter.sentry %}, sentry{% endif %}
 from {{ cookiecutter.project_slug }}.core.errors import (
     AppError,
     PayloadTooLargeError,
@@ -65,6 +65,9 @@ def install(app: Flask, production: bool) -> None:
     @app.errorhandler(Exception)
     def unhandled(exc: Exception) -> Response:
         logger.exception("unhandled_exception")
+{%- if cookiecutter.sentry %}
+        sentry.capture(exc)
+{%- endif %}
         message = AppError.default_message
         if not production:
             message = f"{message}: {exc!r}"
