@@ -30,8 +30,8 @@ from {{ cookiecutter.project_slug }}.core import {% if cookiecutter.background_j
 
 {% if cookiecutter.background_jobs %}from .jobs.stub import drain
 {% endif %}from .settings import CREDENTIALS, base_settings
-
 {%- if cookiecutter.opentelemetry %}
+
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
 {%- endif %}

@@ -46,10 +46,7 @@ from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core import request_id
-{%- if cookiecutter.opentelemetry %}
-from {{ cookiecutter.project_slug }}.core import tracing
-{%- endif %}
+from {{ cookiecutter.project_slug }}.core import request_id{% if cookiecutter.opentelemetry %}, tracing{% endif %}
 
 # Scrubbed wherever they appear in an event, however a framework spells the header.
 DENYLIST = [*DEFAULT_DENYLIST, "x-api-key", "set-cookie"]
