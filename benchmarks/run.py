@@ -7,6 +7,7 @@ on 127.0.0.1 only. Prints tables; asserts nothing about speed.
 
     python benchmarks/run.py            # full run (a few minutes)
     python benchmarks/run.py --smoke    # a second or two per figure
+    python benchmarks/run.py --sentry   # only the error tracking rows (--tracing: tracing's)
 """
 
 from __future__ import annotations
@@ -572,40 +573,65 @@ class SpanSink:
 
 
 # /status with each part of observability on, beside the same project with it off and bare.
+# "{sink}" in a value stands for the local sink's address.
 TRACING_VARIANTS = (
     ("tracing off (OTEL_SDK_DISABLED)", {"OTEL_SDK_DISABLED": "true"}),
     ("tracing at 1.0", {"TRACE_SAMPLE_RATIO": "1.0"}),
     ("tracing at 0.1", {"TRACE_SAMPLE_RATIO": "0.1"}),
 )
+# The same with sentry=true too, on one project baked with both answers; the first row (nothing
+# on) is what each part's microseconds are counted over.
+NO_TRACING = {"OTEL_SDK_DISABLED": "true"}
+SENTRY_DSN = {"SENTRY_DSN": "http://bench@{sink}/1"}
+SENTRY_VARIANTS = (
+    ("nothing on (no SENTRY_DSN, OTEL_SDK_DISABLED)", NO_TRACING),
+    ("Sentry on (errors only)", {**NO_TRACING, **SENTRY_DSN}),
+    (
+        "Sentry on, its traces at 0.1",
+        {**NO_TRACING, **SENTRY_DSN, "SENTRY_TRACES_SAMPLE_RATE": "0.1"},
+    ),
+    ("tracing at 0.1 alone", {"TRACE_SAMPLE_RATIO": "0.1"}),
+    ("both on (tracing at 0.1 + Sentry)", {"TRACE_SAMPLE_RATIO": "0.1", **SENTRY_DSN}),
+)
 
 
-def tracing_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...]]:
-    """Per framework: /status of the project baked with opentelemetry=true, with tracing off,
-    sampling everything and sampling a tenth, each against the bare app in the same run."""
+def cost_figures(
+    work: Path,
+    args: argparse.Namespace,
+    answers: dict[str, str],
+    variants: tuple[tuple[str, dict[str, str]], ...],
+) -> list[tuple[str, ...]]:
+    """Per framework: /status of the project baked with `answers`, once per variant, each
+    against the bare app in the same run; its CPU per request counted over the first's."""
     sink = SpanSink()
     rows = []
     try:
         for framework in FRAMEWORKS:
             project = bake(
-                work / f"traced-{framework}",
+                work / f"observed-{framework}-{'-'.join(answers)}",
                 framework=framework,
                 database="sqlite",
-                opentelemetry="true",
+                **answers,
             )
             subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
             url = prepare_database(project, work, framework, "sqlite", None)
             # The bare app runs under the same gunicorn.conf.py, whose post_fork would set the
-            # SDK up: FastAPI would then trace the bare app too.
+            # SDKs up: FastAPI would then trace the bare app too. It gets no SENTRY_DSN.
             bare_env = {
                 "BARE_DATABASE_URL": bare_url(framework, "sqlite", url),
                 "OTEL_SDK_DISABLED": "true",
             }
             bare = serve(project, bare_env, f"{framework}_bare:app", work)
-            off_cpu = None
+            first_cpu = None
+            address = sink.url.removeprefix("http://")
             try:
                 pin(bare)
-                for label, extra in TRACING_VARIANTS:
-                    env = {"DATABASE_URL": url, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url, **extra}
+                for label, extra in variants:
+                    env = {
+                        "DATABASE_URL": url,
+                        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+                        **{k: v.replace("{sink}", address) for k, v in extra.items()},
+                    }
                     generated = serve(project, env, None, work)
                     try:
                         pin(generated)
@@ -621,7 +647,7 @@ def tracing_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...
                     finally:
                         generated.stop()
                     cpu = median(ours.cpu_us)
-                    off_cpu = cpu if off_cpu is None else off_cpu
+                    first_cpu = cpu if first_cpu is None else first_cpu
                     rows.append(
                         (
                             framework,
@@ -630,7 +656,7 @@ def tracing_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...
                             f"{median(theirs.rps):,.0f}",
                             f"{paired_ratio(ours.rps, theirs.rps):.0%}",
                             f"{cpu:.0f} / {median(theirs.cpu_us):.0f}",
-                            f"{cpu - off_cpu:+.0f}",
+                            f"{cpu - first_cpu:+.0f}",
                             f"{ours.errors}",
                         )
                     )
@@ -641,18 +667,42 @@ def tracing_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...
     return rows
 
 
-def print_tracing(rows: list[tuple[str, ...]]) -> None:
+def tracing_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...]]:
+    """/status with opentelemetry=true: tracing off, sampling everything and a tenth."""
+    return cost_figures(work, args, {"opentelemetry": "true"}, TRACING_VARIANTS)
+
+
+def sentry_figures(work: Path, args: argparse.Namespace) -> list[tuple[str, ...]]:
+    """/status with opentelemetry=true and sentry=true: each part alone, and both."""
+    answers = {"opentelemetry": "true", "sentry": "true"}
+    return cost_figures(work, args, answers, SENTRY_VARIANTS)
+
+
+def print_cost(title: str, part: str, over: str, rows: list[tuple[str, ...]]) -> None:
+    print(f"\n## {title}\n")
     print(
-        "\n## Tracing cost: `GET /status` (sqlite) with opentelemetry=true, exporting to a local "
-        "OTLP/HTTP sink\n"
-    )
-    print(
-        "| framework | tracing | generated req/s | bare req/s | ratio | CPU µs per request "
-        "(gen/bare) | µs over tracing off | non-2xx+errors |"
+        f"| framework | {part} | generated req/s | bare req/s | ratio | CPU µs per request "
+        f"(gen/bare) | µs over {over} | non-2xx+errors |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(f"| {' | '.join(row)} |")
+
+
+def print_tracing(rows: list[tuple[str, ...]]) -> None:
+    title = (
+        "Tracing cost: `GET /status` (sqlite) with opentelemetry=true, exporting to a local "
+        "OTLP/HTTP sink"
+    )
+    print_cost(title, "tracing", "tracing off", rows)
+
+
+def print_sentry(rows: list[tuple[str, ...]]) -> None:
+    title = (
+        "Error tracking cost: `GET /status` (sqlite) with opentelemetry=true and sentry=true, "
+        "sending to a local sink"
+    )
+    print_cost(title, "on", "nothing on", rows)
 
 
 STARTS = 3
@@ -704,6 +754,11 @@ def main() -> None:
     parser.add_argument(
         "--tracing", action="store_true", help="measure only the tracing cost (opentelemetry=true)"
     )
+    parser.add_argument(
+        "--sentry",
+        action="store_true",
+        help="measure only the error tracking cost (sentry=true, beside opentelemetry=true)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -714,10 +769,13 @@ def main() -> None:
         f"# Benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections}, "
         f"{args.rounds} rounds x {args.seconds:.0f}s per side, 1 gunicorn worker each"
     )
-    if args.tracing:
+    if args.tracing or args.sentry:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             try:
-                print_tracing(tracing_figures(Path(tmp), args))
+                if args.tracing:
+                    print_tracing(tracing_figures(Path(tmp), args))
+                if args.sentry:
+                    print_sentry(sentry_figures(Path(tmp), args))
             finally:
                 for path in METRICS_DIRS:
                     shutil.rmtree(path, ignore_errors=True)
@@ -865,6 +923,7 @@ def main() -> None:
                     print(f"| {' | '.join(row)} |")
 
             print_tracing(tracing_figures(work, args))
+            print_sentry(sentry_figures(work, args))
     finally:
         for path in METRICS_DIRS:
             shutil.rmtree(path, ignore_errors=True)

@@ -51,7 +51,16 @@ def test_benchmark_smoke_run_prints_every_figure():
         assert row, f"no {framework} authentication cost row:\n{out}"
         assert int(row.group(1).replace(",", "")) > 0 and int(row.group(2).replace(",", "")) > 0
     for framework in ("fastapi", "flask"):
-        for label in ("tracing off (OTEL_SDK_DISABLED)", "tracing at 1.0", "tracing at 0.1"):
+        for label in (
+            "tracing off (OTEL_SDK_DISABLED)",
+            "tracing at 1.0",
+            "tracing at 0.1",
+            "nothing on (no SENTRY_DSN, OTEL_SDK_DISABLED)",
+            "Sentry on (errors only)",
+            "Sentry on, its traces at 0.1",
+            "tracing at 0.1 alone",
+            "both on (tracing at 0.1 + Sentry)",
+        ):
             row = re.search(rf"^\| {framework} \| {re.escape(label)} \|(.*)$", out, re.M)
             assert row, f"no {framework} {label} row:\n{out}"
             assert float(row.group(1).split("|")[0].strip().replace(",", "")) > 0
