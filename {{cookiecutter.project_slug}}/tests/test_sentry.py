@@ -5,10 +5,14 @@ answers."""
 
 import gzip
 import json
+import os
+import runpy
 import threading
 import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 {% if cookiecutter.background_jobs %}import dramatiq
@@ -156,6 +160,17 @@ def test_nothing_starts_without_a_dsn(monkeypatch):
     monkeypatch.setattr(sentry, "_started_in", 0)
     sentry.start(base_settings())
     assert sentry._started_in == 0
+
+
+def test_gunicorn_starts_sentry_in_each_worker_never_in_the_master(monkeypatch, receiver):
+    monkeypatch.setenv("SENTRY_DSN", receiver.dsn)
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setattr(sentry, "_started_in", 0)
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    assert sentry._started_in == 0  # reading the configuration (the master) starts nothing
+    conf["post_fork"](SimpleNamespace(), SimpleNamespace())
+    assert sentry._started_in == os.getpid()
+    assert sentry_sdk.get_client().is_active()
 
 
 def test_an_unhandled_error_sends_one_event_tagged_with_the_request_id(client, events):

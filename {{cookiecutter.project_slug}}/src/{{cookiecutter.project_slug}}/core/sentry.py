@@ -1,22 +1,14 @@
 """Error tracking with Sentry (sentry-sdk).
 
-`start` sets the SDK up once per process: in a gunicorn worker after its fork (post_fork;
-never in the master, whose transport thread a fork would not carry over){{ "," if cookiecutter.background_jobs else "." }}
-{%- if cookiecutter.background_jobs %}
-and in each Dramatiq worker process after its boot.
-{%- endif %}
-Nothing is sent while SENTRY_DSN is empty.
+`start` sets the SDK up once per process, and only when SENTRY_DSN is set: in a gunicorn
+worker after its fork (post_fork; never in the master, whose transport thread a fork would
+not carry over){% if cookiecutter.background_jobs %}, and in each Dramatiq worker process after its boot{% endif %}.
 
 What reaches Sentry: one event per unhandled exception, sent by the handler that answers it
-with a 500 (`capture`).
-{%- if cookiecutter.background_jobs %}
-One event per job whose retries gave up (jobs/middleware.py), not per failed attempt.
-{%- endif %}
-Answers the service gives on purpose (4xx, and the 503 of an unavailable dependency) are not
-errors and send nothing. Events carry the request's `request_id` as a tag
-{%- if cookiecutter.opentelemetry %}
-and the `trace_id` of its OpenTelemetry span
-{%- endif %}.
+with a 500 (`capture`){% if cookiecutter.background_jobs %}, and one per job whose retries gave up (jobs/middleware.py), not
+one per failed attempt{% endif %}. Answers the service gives on purpose (4xx, and the 503 of an
+unavailable dependency) are not errors and send nothing. Events carry the request's
+`request_id` as a tag{% if cookiecutter.opentelemetry %}, and the `trace_id` of its OpenTelemetry span{% endif %}.
 
 Only the integrations listed here run: Sentry's logging integration would format every log
 record for breadcrumbs and send each `logger.exception` as a second event, and the others
