@@ -109,22 +109,32 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module", params=FRAMEWORKS)
+# Errors only (no framework integration: the event's request is the service's own account),
+# and with Sentry tracing a tenth of the requests (its framework integration on).
+RATES = ("0", "0.1")
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(f, r) for f in FRAMEWORKS for r in RATES],
+    ids=[f"{f}-traces-{r}" for f in FRAMEWORKS for r in RATES],
+)
 def reported(request, cookies_session, uv, tmp_path_factory):
-    framework = request.param
+    framework, rate = request.param
     result = cookies_session.bake(
         extra_context={"framework": framework, "database": "sqlite", "sentry": True}
     )
     assert result.exit_code == 0, result.exception
     project = Path(result.project_path)
     receiver = Receiver()
-    data = tmp_path_factory.mktemp(f"sentry-{framework}")
+    data = tmp_path_factory.mktemp(f"sentry-{framework}-{rate}")
     database = data / "app.db"
     env = {
         "DATABASE_URL": f"sqlite:///{database}",
         "RATE_LIMIT": "1000/minute",
         "LOG_LEVEL": "INFO",
         "SENTRY_DSN": receiver.dsn,
+        "SENTRY_TRACES_SAMPLE_RATE": rate,
     }
     for command in (["sync", "--quiet"], ["run", "--no-sync", "alembic", "upgrade", "head"]):
         done = subprocess.run(
@@ -162,6 +172,7 @@ def test_an_unhandled_error_sends_exactly_one_event_with_the_request_id(reported
     assert exception["type"] == "ValueError"
     assert event["environment"] == "production"
     assert event["release"] == "my-service@0.1.0"
+    assert event["transaction"] == "GET /api/v1/items/{item_id}"
     assert set(receiver.paths) == {"/api/42/envelope/"}
     # The same error is in the log once, with the same id.
     failures = [r for r in service.records() if r.get("event") == "unhandled_exception"]

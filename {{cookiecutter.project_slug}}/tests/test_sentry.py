@@ -156,6 +156,21 @@ def test_a_dsn_as_sentry_shows_it_is_accepted():
     assert base_settings(sentry_dsn=dsn).sentry_dsn.get_secret_value() == dsn
 
 
+def test_the_framework_integration_runs_only_while_sentry_traces():
+    errors_only = sentry.integrations(base_settings(sentry_traces_sample_rate=0))
+    assert [type(i).__name__ for i in errors_only] == ["DedupeIntegration"]
+    traced = sentry.integrations(base_settings(sentry_traces_sample_rate=0.5))
+    assert [type(i).__name__ for i in traced] == [
+        "DedupeIntegration",
+{%- if cookiecutter.framework == "fastapi" %}
+        "StarletteIntegration",
+        "FastApiIntegration",
+{%- else %}
+        "FlaskIntegration",
+{%- endif %}
+    ]
+
+
 def test_nothing_starts_without_a_dsn(monkeypatch):
     monkeypatch.setattr(sentry, "_started_in", 0)
     sentry.start(base_settings())
@@ -183,6 +198,7 @@ def test_an_unhandled_error_sends_one_event_tagged_with_the_request_id(client, e
     assert event["level"] == "error"
     assert event["release"] == f"{SERVICE_NAME}@{__version__}"
     assert event["environment"] == "test"  # ENVIRONMENT, as SENTRY_ENVIRONMENT is empty
+    assert event["transaction"] == "GET /test/boom"
     assert "user" not in event and not should_send_default_pii()
 
 

@@ -12,9 +12,11 @@ unavailable dependency) are not errors and send nothing. Events carry the reques
 
 Only the integrations listed here run: Sentry's logging integration would format every log
 record for breadcrumbs and send each `logger.exception` as a second event, and the others
-patch what the service does not need reported. No personal data (`send_default_pii` off), no
-request bodies, no local variables (a frame's locals hold the credentials it checked), and
-the credential headers are scrubbed by name from whatever an event carries.
+patch what the service does not need reported. The framework's integration runs only while
+Sentry traces requests itself (SENTRY_TRACES_SAMPLE_RATE above 0): it costs every request
+work, so `capture` describes the failed request itself. No personal data (`send_default_pii`
+off), no request bodies, no local variables (a frame's locals hold the credentials it
+checked), and the credential headers are scrubbed by name from whatever an event carries.
 {%- if cookiecutter.opentelemetry %}
 
 OpenTelemetry owns the traces: SENTRY_TRACES_SAMPLE_RATE is 0 unless set, and the SDK never
@@ -24,8 +26,12 @@ touches the W3C `traceparent` the OpenTelemetry propagator reads and writes.
 
 {% if cookiecutter.framework == "fastapi" %}import asyncio
 {% endif %}import os
+from typing import Any
 
 import sentry_sdk
+{%- if cookiecutter.framework == "flask" %}
+from flask import Request
+{%- endif %}
 from sentry_sdk.integrations import Integration
 from sentry_sdk.integrations.dedupe import DedupeIntegration
 {%- if cookiecutter.framework == "fastapi" %}
@@ -35,29 +41,42 @@ from sentry_sdk.integrations.starlette import StarletteIntegration
 from sentry_sdk.integrations.flask import FlaskIntegration
 {%- endif %}
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+{%- if cookiecutter.framework == "fastapi" %}
+from starlette.types import Scope
+{%- endif %}
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.core import request_id{% if cookiecutter.opentelemetry %}, tracing{% endif %}
 
-# Scrubbed wherever they appear in an event, however a framework spells the header.
-DENYLIST = [*DEFAULT_DENYLIST, "x-api-key", "set-cookie"]
+# Scrubbed wherever they appear in an event, however a framework spells the header; the
+# client's address too, as no personal data is sent.
+DENYLIST = [
+    *DEFAULT_DENYLIST,
+    "x-api-key",
+    "set-cookie",
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+]
 
 _started_in = 0
 
 
-def integrations() -> list[Integration]:
-    """The framework's, for each event's request (method, URL, headers) and route; its own
-    capture of 5xx answers is off, as `capture` sends the one event."""
-    return [
-        DedupeIntegration(),
+def integrations(settings: Settings) -> list[Integration]:
+    """Dedupe, and the framework's when Sentry traces requests (its transactions need it);
+    its own capture of 5xx answers stays off, as `capture` sends the one event."""
+    chosen: list[Integration] = [DedupeIntegration()]
+    if settings.sentry_traces_sample_rate > 0:
 {%- if cookiecutter.framework == "fastapi" %}
-        StarletteIntegration(failed_request_status_codes=set()),
-        FastApiIntegration(failed_request_status_codes=set()),
+        chosen += [
+            StarletteIntegration(failed_request_status_codes=set()),
+            FastApiIntegration(failed_request_status_codes=set()),
+        ]
 {%- else %}
-        FlaskIntegration(transaction_style="url"),
+        chosen.append(FlaskIntegration(transaction_style="url"))
 {%- endif %}
-    ]
+    return chosen
 
 
 def start(settings: Settings) -> None:
@@ -74,7 +93,7 @@ def start(settings: Settings) -> None:
         traces_sample_rate=settings.sentry_traces_sample_rate,
         default_integrations=False,
         auto_enabling_integrations=False,
-        integrations=integrations(),
+        integrations=integrations(settings),
         # send_default_pii stays off, its default (2.75 deprecates passing it): no user, no
         # client address, no cookies; request bodies and frames' local variables neither.
         max_request_body_size="never",
@@ -85,11 +104,21 @@ def start(settings: Settings) -> None:
     )
 
 
-def capture(error: BaseException, **tags: str) -> None:
-    """Send one event for `error`, tagged with the request's id{{ ", its trace id" if cookiecutter.opentelemetry else "" }} and `tags`."""
+def capture(
+    error: BaseException,
+    request: dict[str, Any] | None = None,
+    transaction: str | None = None,
+    **tags: str,
+) -> None:
+    """Send one event for `error`, tagged with the request's id{{ ", its trace id" if cookiecutter.opentelemetry else "" }} and `tags`; `request`
+    describes the request it failed (`request_of`), `transaction` names its route."""
     if not sentry_sdk.get_client().is_active():
         return
     with sentry_sdk.new_scope() as scope:
+        if request is not None:
+            scope.add_event_processor(lambda event, _hint: {**event, "request": request})
+        if transaction is not None:
+            scope.set_transaction_name(transaction)
         current = request_id.current()
         if current is not None:
             scope.set_tag("request_id", current)
@@ -101,6 +130,32 @@ def capture(error: BaseException, **tags: str) -> None:
         for name, value in tags.items():
             scope.set_tag(name, value)
         sentry_sdk.capture_exception(error)
+{%- if cookiecutter.framework == "fastapi" %}
+
+
+def request_of(scope: Scope) -> dict[str, Any]:
+    """An event's account of an ASGI request: method, URL, query and headers (the scrubber
+    filters the credentials' values); never its body."""
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    return {
+        "method": scope["method"],
+        "url": f"{scope['scheme']}://{headers.get('host', '')}{scope['path']}",
+        "query_string": scope.get("query_string", b"").decode("latin-1"),
+        "headers": headers,
+    }
+{%- else %}
+
+
+def request_of(request: Request) -> dict[str, Any]:
+    """An event's account of a request: method, URL, query and headers (the scrubber filters
+    the credentials' values); never its body."""
+    return {
+        "method": request.method,
+        "url": request.base_url,
+        "query_string": request.query_string.decode("latin-1"),
+        "headers": dict(request.headers),
+    }
+{%- endif %}
 
 
 def flush() -> None:

@@ -192,7 +192,8 @@ class ServiceMiddleware:
                 raise  # nothing left to tell the client; the server closes the connection
             self.log.exception("unhandled_exception", path=path)
 {%- if cookiecutter.sentry %}
-            sentry.capture(exc)
+            route = getattr(scope.get("route"), "path", None) or metrics.UNMATCHED_ROUTE
+            sentry.capture(exc, sentry.request_of(scope), f"{scope['method']} {route}")
 {%- endif %}
             message = None if self.production else f"{AppError.default_message}: {exc!r}"
             await self._send_error(send_with_headers, AppError(message), rid)

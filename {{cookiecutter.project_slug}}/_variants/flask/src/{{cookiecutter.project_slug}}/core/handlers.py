@@ -5,7 +5,7 @@ from typing import Any
 
 import orjson
 import structlog
-from flask import Flask, Response
+from flask import Flask, Response{% if cookiecutter.sentry %}, request{% endif %}
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +19,10 @@ from {{ cookiecutter.project_slug }}.core.errors import (
     code_for_status,
     error_body,
 )
+{%- if cookiecutter.sentry %}
+from {{ cookiecutter.project_slug }}.core.metrics import UNMATCHED_ROUTE
+from {{ cookiecutter.project_slug }}.core.middleware import route_template
+{%- endif %}
 
 logger = structlog.get_logger("errors")
 
@@ -66,7 +70,9 @@ def install(app: Flask, production: bool) -> None:
     def unhandled(exc: Exception) -> Response:
         logger.exception("unhandled_exception")
 {%- if cookiecutter.sentry %}
-        sentry.capture(exc)
+        rule = request.url_rule
+        route = route_template(rule.rule) if rule is not None else UNMATCHED_ROUTE
+        sentry.capture(exc, sentry.request_of(request), f"{request.method} {route}")
 {%- endif %}
         message = AppError.default_message
         if not production:
