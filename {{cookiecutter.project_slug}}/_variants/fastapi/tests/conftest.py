@@ -111,8 +111,7 @@ def make_client(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., Te
             for name, behaviour in (checks or {}).items():
                 app.state.health_checks[name] = CHECKS[behaviour]
             # The peer address gunicorn would see behind a local proxy, as in the Flask tests.
-            # A copy: TestClient adds its User-Agent to the mapping it is given.
-            client = TestClient(app, client=(peer, 50000), headers=dict(credentials))
+            client = TestClient(app, client=(peer, 50000), headers=credentials)
             return stack.enter_context(client)
 
         yield make
