@@ -86,7 +86,7 @@ def traffic(service) -> None:
     answers = in_one_window(
         lambda: [service.get("/status", headers=client).status_code for _ in range(40)]
     )
-    assert 429 in answers
+    assert 429 in answers, answers
 
 
 def test_a_scrape_after_traffic_passes_promtool_and_reports_every_worker(service):

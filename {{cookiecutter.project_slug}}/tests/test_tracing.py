@@ -4,10 +4,12 @@ id in the response and on the log lines, probes untraced, hostile headers harmle
 import re
 
 import pytest
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 from {{ cookiecutter.project_slug }}.core import tracing
@@ -16,6 +18,7 @@ from .settings import base_settings
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
+UNSAMPLED_PARENT = PARENT[:-2] + "00"
 HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -32,6 +35,21 @@ def exporter():
 def spans(exporter):
     exporter.clear()
     return exporter
+
+
+@pytest.fixture
+def sampled_at(exporter, monkeypatch):
+    """Sample at a ratio: the provider's sampler, which `tracing.unsampled` asks, and that of
+    each tracer it has made (the SDK keeps one per instrumentation, with its own sampler)."""
+
+    def at(ratio: float) -> None:
+        assert tracing._provider is not None
+        sampler = ParentBased(TraceIdRatioBased(ratio))
+        monkeypatch.setattr(tracing._provider, "sampler", sampler)
+        for tracer in list(tracing._provider._tracers.values()):
+            monkeypatch.setattr(tracer, "sampler", sampler)
+
+    return at
 
 
 def server_spans(spans):
@@ -94,6 +112,59 @@ def test_probes_and_scrapes_are_not_traced(client, spans):
         assert response.status_code == 200
         assert "x-trace-id" not in response.headers
     assert server_spans(spans) == []
+
+
+def test_a_request_the_sampler_drops_keeps_its_ids_and_exports_nothing(
+    make_client, sampled_at, spans, logs
+):
+    sampled_at(0.0)
+    client = make_client()
+    logs()
+    response = client.get("/test/items/7")
+    assert response.status_code == 200
+    trace_id = response.headers["x-trace-id"]
+    assert HEX32.fullmatch(trace_id)
+    (access,) = [r for r in logs() if r["event"] == "request"]
+    assert access["trace_id"] == trace_id
+    assert spans.get_finished_spans() == ()
+
+
+def test_the_parent_decides_whatever_the_ratio(make_client, sampled_at, spans):
+    sampled_at(0.0)
+    assert make_client().get("/status", headers={"traceparent": PARENT}).status_code == 200
+    (server,) = server_spans(spans)
+    assert format_trace_id(server.context.trace_id) == TRACE
+    spans.clear()
+    sampled_at(1.0)
+    response = make_client().get("/status", headers={"traceparent": UNSAMPLED_PARENT})
+    assert response.headers["x-trace-id"] == TRACE
+    assert server_spans(spans) == []
+
+
+def test_roots_are_sampled_once_at_the_ratio(make_client, sampled_at, spans):
+    # Sampling is decided before the instrumentation, which decides again on the same trace
+    # id: half of the roots are sampled, not a quarter. Binomial(400, 0.5): 200 +- 10.
+    sampled_at(0.5)
+    client = make_client()
+    answered = [client.get("/status").headers["x-trace-id"] for _ in range(400)]
+    exported = [format_trace_id(s.context.trace_id) for s in server_spans(spans)]
+    assert 140 <= len(exported) <= 260, len(exported)
+    assert set(exported) <= set(answered)
+
+
+def test_a_dropped_request_propagates_its_trace_unsampled(sampled_at):
+    sampled_at(0.0)
+    context = tracing.unsampled({"traceparent": UNSAMPLED_PARENT})
+    assert context is not None
+    span = trace.get_current_span(context)
+    assert not span.is_recording()
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context)
+    _, trace_id, span_id, flags = carrier["traceparent"].split("-")
+    assert (trace_id, int(flags, 16) & 1) == (TRACE, 0)
+    assert span_id != PARENT[36:52]
+    # A sampled parent is the instrumentation's to trace.
+    assert tracing.unsampled({"traceparent": PARENT}) is None
 
 
 def test_outside_a_span_there_are_no_ids():

@@ -14,12 +14,18 @@ Incoming W3C `traceparent`/`tracestate` are taken by the framework's instrumenta
 malformed one starts a new trace. Probes and scrapes are not traced. Log lines written inside a
 span carry its ids (core/logs.py), and the response names its trace in X-Trace-Id. Logs stay
 JSON on stdout: nothing here ships them over OTLP.
+
+Each request's sampling is decided before the instrumentation runs (`unsampled`): a request
+the sampler drops skips it, and is served in a span that records nothing.
 """
 
 import asyncio
 import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
     OTLPSpanExporter,
 )
@@ -41,11 +47,20 @@ from opentelemetry.sdk.environment_variables import (
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import (
+    Decision,
     ParentBased,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import format_span_id, format_trace_id
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    format_span_id,
+    format_trace_id,
+)
 {%- if db %}
 from sqlalchemy.engine import Engine
 {%- endif %}
@@ -58,8 +73,6 @@ HEADER = "X-Trace-Id"
 OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
 # Probes and scrapes come every few seconds, all alike: a trace of them would tell nothing.
 UNTRACED_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
-# The same, as the regular expressions searched in each URL that the WSGI instrumentation takes.
-EXCLUDED_URLS = ",".join(rf"^[^?]*//[^/]*{path}(\?|$)" for path in sorted(UNTRACED_PATHS))
 {%- if cookiecutter.use_redis %}
 # Client libraries patched once per process: their calls become child spans of the request's.
 CLIENTS: list[BaseInstrumentor] = [RedisInstrumentor()]
@@ -69,6 +82,23 @@ CLIENTS: list[BaseInstrumentor] = []
 
 _provider: TracerProvider | None = None
 _started_in = 0
+# The trace id a root request's sampling was decided on (`unsampled`), until the SDK starts
+# that request's span with it.
+_decided_trace_id: ContextVar[int | None] = ContextVar("decided_trace_id", default=None)
+_ids = RandomIdGenerator()
+
+
+class _DecidedIds(RandomIdGenerator):
+    """Random ids, except a sampled root request's trace id: the one `unsampled` decided on.
+    The SDK's sampler then decides again on the same id, so a ratio samples roots at the
+    ratio, not at its square."""
+
+    def generate_trace_id(self) -> int:
+        decided = _decided_trace_id.get()
+        if decided is None:
+            return super().generate_trace_id()
+        _decided_trace_id.set(None)
+        return decided
 
 
 def untraced(path: str) -> bool:
@@ -101,7 +131,7 @@ def start(settings: Settings, clients: bool = True) -> None:
         if os.environ.get(OTEL_TRACES_SAMPLER)
         else ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
     )
-    _provider = TracerProvider(resource=resource, sampler=sampler)
+    _provider = TracerProvider(resource=resource, sampler=sampler, id_generator=_DecidedIds())
     # OTLP over HTTP, the one exporter shipped, unless OTEL_TRACES_EXPORTER=none. It reads
     # OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT, ... itself.
     if os.environ.get(OTEL_TRACES_EXPORTER, "otlp").strip().lower() != "none":
@@ -110,6 +140,42 @@ def start(settings: Settings, clients: bool = True) -> None:
     for client in CLIENTS if clients else []:
         if not client.is_instrumented_by_opentelemetry:
             client.instrument(tracer_provider=_provider)
+
+
+def unsampled(headers: Mapping[str, str]) -> Context | None:
+    """The context to serve a request in when the sampler drops it, or None: the request is
+    sampled, and the framework's instrumentation traces it. `headers`: the request's
+    propagation headers, by lower-case name (`PROPAGATION_HEADERS`).
+
+    A dropped request skips the instrumentation, which costs about 100 µs even for a span it
+    never exports (docs/benchmarks.md, "tracing"); it is served in a non-recording span of its
+    trace, as the SDK would make, so its ids still reach the log lines, X-Trace-Id and
+    outgoing calls (flagged not sampled, as W3C asks). The sampler is the SDK's own, given the
+    request's parent and trace id; a sampler that reads span names or attributes sees
+    neither here.
+    """
+    if _provider is None:
+        return None
+    # Without propagation headers there is no parent: skip the propagators' work.
+    parent = propagate.extract(headers) if headers else Context()
+    parent_span = trace.get_current_span(parent).get_span_context()
+    if parent_span.is_valid:
+        trace_id = parent_span.trace_id
+        random_trace_id = parent_span.trace_flags.random_trace_id
+    else:
+        trace_id, random_trace_id = _ids.generate_trace_id(), _ids.is_trace_id_random()
+    result = _provider.sampler.should_sample(parent, trace_id, "request", SpanKind.SERVER)
+    if result.decision is not Decision.DROP:
+        _decided_trace_id.set(None if parent_span.is_valid else trace_id)
+        return None
+    flags = TraceFlags(TraceFlags.RANDOM_TRACE_ID if random_trace_id else TraceFlags.DEFAULT)
+    span = SpanContext(trace_id, _ids.generate_span_id(), False, flags, result.trace_state)
+    return trace.set_span_in_context(NonRecordingSpan(span), parent)
+
+
+def propagation_headers() -> frozenset[str]:
+    """The request headers `unsampled` reads: those of the propagators in use."""
+    return frozenset(name.lower() for name in propagate.get_global_textmap().fields)
 
 
 def flush() -> None:

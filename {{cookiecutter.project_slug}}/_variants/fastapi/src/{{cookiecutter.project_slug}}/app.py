@@ -1,15 +1,9 @@
 """FastAPI application factory."""
 
-from collections.abc import AsyncIterator{% if cookiecutter.opentelemetry %}, MutableMapping{% endif %}
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-{%- if cookiecutter.opentelemetry %}
-from typing import Any
-{%- endif %}
 
 from fastapi import APIRouter, FastAPI
-{%- if cookiecutter.opentelemetry %}
-from fastapi.telemetry import TelemetryConfig
-{%- endif %}
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import (
@@ -20,6 +14,9 @@ from {{ cookiecutter.project_slug }}.core import (
     cors,
     handlers,
     openapi,
+{%- if cookiecutter.opentelemetry %}
+    request_spans,
+{%- endif %}
 {%- if cookiecutter.sentry %}
     sentry,
 {%- endif %}
@@ -65,29 +62,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await close()
 
 
-{%- if cookiecutter.opentelemetry %}
-
-
-def _untraced(scope: MutableMapping[str, Any]) -> bool:
-    return tracing.untraced(scope.get("path", ""))
-
-
-def telemetry() -> TelemetryConfig:
-    """FastAPI's own OpenTelemetry instrumentation: server spans named by route template, in
-    the SDK core/tracing.py sets up. Its metrics and logs stay off (Prometheus has the
-    metrics; the logs are JSON on stdout, never shipped twice), and so do its spans per
-    dependency and endpoint, which would double the cost of a small request."""
-    return {
-        "tracing": tracing.enabled(),
-        "metrics": False,
-        "logs": False,
-        "operation_spans": False,
-        "auto_configure": False,
-        "exclude": _untraced,
-    }
-{%- endif %}
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
@@ -103,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Host, which the client chooses: a path is answered as written (docs/contract.md).
         redirect_slashes=False,
 {%- if cookiecutter.opentelemetry %}
-        telemetry=telemetry(),
+        telemetry=request_spans.telemetry(),
 {%- endif %}
     )
     # Dependencies register a readiness check and a closer here (see docs/contract.md).
@@ -151,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     if settings.cors_origins:
         app.add_middleware(cors.CORS, origins=settings.cors_origins)
-    # Added last, so it is the outermost layer: its headers and log cover every answer.
+    # Added last but for tracing's, so it is outside the rest: its headers and log cover every
+    # answer.
     app.add_middleware(
         ServiceMiddleware,
         settings=settings,
@@ -163,4 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trace_ids=tracing.current_ids if tracing.enabled() else None,
 {%- endif %}
     )
+{%- if cookiecutter.opentelemetry %}
+    if tracing.enabled():
+        app.add_middleware(request_spans.Unsampled)
+{%- endif %}
     return app

@@ -1,16 +1,9 @@
 """Flask application factory."""
 
 import atexit
-{%- if cookiecutter.opentelemetry %}
-from typing import Any
-{%- endif %}
 
-from flask import Blueprint, Flask, Request{% if cookiecutter.opentelemetry %}, request{% endif %}
+from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-{%- if cookiecutter.opentelemetry %}
-from opentelemetry.instrumentation.flask import FlaskInstrumentor
-from opentelemetry.trace import Span
-{%- endif %}
 
 from {{ cookiecutter.project_slug }}.config import (
     Settings,
@@ -20,11 +13,14 @@ from {{ cookiecutter.project_slug }}.core import (
     cors,
     handlers,
     middleware,
+{%- if cookiecutter.opentelemetry %}
+    request_spans,
+{%- endif %}
 {%- if cookiecutter.sentry %}
     sentry,
 {%- endif %}
     system,
-{%- if cookiecutter.opentelemetry %}
+{%- if cookiecutter.opentelemetry and cookiecutter.database != "none" %}
     tracing,
 {%- endif %}
 )
@@ -77,30 +73,6 @@ def close_resources(app: Flask) -> None:
         closers.pop()()
 
 
-{%- if cookiecutter.opentelemetry %}
-
-
-def _name_by_route(span: Span, environ: dict[str, Any]) -> None:
-    """The span's name in the contract's spelling: `GET /api/v1/items/{item_id}`."""
-    rule = request.url_rule
-    if rule is not None and span.is_recording():
-        route = middleware.route_template(rule.rule)
-        span.update_name(f"{environ.get('REQUEST_METHOD', '')} {route}")
-
-
-def traced(app: Flask, settings: Settings) -> middleware.TraceIds | None:
-    """Trace the app's requests (core/tracing.py). Instrumented before the middleware's hook
-    is added, so the rate limit's Redis calls happen inside the request's span."""
-    if not tracing.enabled():
-        return None
-    tracing.start(settings)
-    FlaskInstrumentor.instrument_app(  # type: ignore[no-untyped-call]
-        app, request_hook=_name_by_route, excluded_urls=tracing.EXCLUDED_URLS
-    )
-    return tracing.current_ids
-{%- endif %}
-
-
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
@@ -146,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         credentials=credentials(settings),
 {%- endif %}
 {%- if cookiecutter.opentelemetry %}
-        trace_ids=traced(app, settings),
+        trace_ids=request_spans.install(app, settings),
 {%- endif %}
     )
     handlers.install(app, settings.is_production)
