@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.json_logs)
     docs = not settings.is_production
-    app = FastAPI(
+    app = {{ "request_spans.TracedApp" if cookiecutter.opentelemetry else "FastAPI" }}(
         title=SERVICE_NAME,
         version=__version__,
         docs_url="/docs" if docs else None,
@@ -125,8 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     if settings.cors_origins:
         app.add_middleware(cors.CORS, origins=settings.cors_origins)
-    # Added last but for tracing's, so it is outside the rest: its headers and log cover every
-    # answer.
+    # Added last, so it is the outermost layer: its headers and log cover every answer.
     app.add_middleware(
         ServiceMiddleware,
         settings=settings,
@@ -138,8 +137,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trace_ids=tracing.current_ids if tracing.enabled() else None,
 {%- endif %}
     )
-{%- if cookiecutter.opentelemetry %}
-    if tracing.enabled():
-        app.add_middleware(request_spans.Unsampled)
-{%- endif %}
     return app
