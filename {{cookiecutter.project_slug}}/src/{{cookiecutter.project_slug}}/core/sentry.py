@@ -24,30 +24,17 @@ touches the W3C `traceparent` the OpenTelemetry propagator reads and writes.
 {%- endif %}
 """
 
-{% if cookiecutter.framework == "fastapi" %}import asyncio
-{% endif %}import os
+import os
 from typing import Any
 
 import sentry_sdk
-{%- if cookiecutter.framework == "flask" %}
-from flask import Request
-{%- endif %}
 from sentry_sdk.integrations import Integration
 from sentry_sdk.integrations.dedupe import DedupeIntegration
-{%- if cookiecutter.framework == "fastapi" %}
-from sentry_sdk.integrations.fastapi import FastApiIntegration
-from sentry_sdk.integrations.starlette import StarletteIntegration
-{%- else %}
-from sentry_sdk.integrations.flask import FlaskIntegration
-{%- endif %}
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
-{%- if cookiecutter.framework == "fastapi" %}
-from starlette.types import Scope
-{%- endif %}
 
 from {{ cookiecutter.project_slug }} import SERVICE_NAME, __version__
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core import request_id{% if cookiecutter.opentelemetry %}, tracing{% endif %}
+from {{ cookiecutter.project_slug }}.core import request_id, sentry_requests{% if cookiecutter.opentelemetry %}, tracing{% endif %}
 
 # Scrubbed wherever they appear in an event, however a framework spells the header; the
 # client's address too, as no personal data is sent.
@@ -64,18 +51,10 @@ _started_in = 0
 
 
 def integrations(settings: Settings) -> list[Integration]:
-    """Dedupe, and the framework's when Sentry traces requests (its transactions need it);
-    its own capture of 5xx answers stays off, as `capture` sends the one event."""
+    """Dedupe, and the framework's (core/sentry_requests.py) when Sentry traces requests."""
     chosen: list[Integration] = [DedupeIntegration()]
     if settings.sentry_traces_sample_rate > 0:
-{%- if cookiecutter.framework == "fastapi" %}
-        chosen += [
-            StarletteIntegration(failed_request_status_codes=set()),
-            FastApiIntegration(failed_request_status_codes=set()),
-        ]
-{%- else %}
-        chosen.append(FlaskIntegration(transaction_style="url"))
-{%- endif %}
+        chosen += sentry_requests.integrations()
     return chosen
 
 
@@ -111,7 +90,8 @@ def capture(
     **tags: str,
 ) -> None:
     """Send one event for `error`, tagged with the request's id{{ ", its trace id" if cookiecutter.opentelemetry else "" }} and `tags`; `request`
-    describes the request it failed (`request_of`), `transaction` names its route."""
+    describes the request it failed (`sentry_requests.request_of`), `transaction` names its
+    route."""
     if not sentry_sdk.get_client().is_active():
         return
     with sentry_sdk.new_scope() as scope:
@@ -130,41 +110,8 @@ def capture(
         for name, value in tags.items():
             scope.set_tag(name, value)
         sentry_sdk.capture_exception(error)
-{%- if cookiecutter.framework == "fastapi" %}
-
-
-def request_of(scope: Scope) -> dict[str, Any]:
-    """An event's account of an ASGI request: method, URL, query and headers (the scrubber
-    filters the credentials' values); never its body."""
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    return {
-        "method": scope["method"],
-        "url": f"{scope['scheme']}://{headers.get('host', '')}{scope['path']}",
-        "query_string": scope.get("query_string", b"").decode("latin-1"),
-        "headers": headers,
-    }
-{%- else %}
-
-
-def request_of(request: Request) -> dict[str, Any]:
-    """An event's account of a request: method, URL, query and headers (the scrubber filters
-    the credentials' values); never its body."""
-    return {
-        "method": request.method,
-        "url": request.base_url,
-        "query_string": request.query_string.decode("latin-1"),
-        "headers": dict(request.headers),
-    }
-{%- endif %}
 
 
 def flush() -> None:
     """Send the events still queued (an app's shutdown, a worker's exit)."""
     sentry_sdk.flush()
-{%- if cookiecutter.framework == "fastapi" %}
-
-
-async def flush_async() -> None:
-    """`flush` off the event loop, as an app's closer."""
-    await asyncio.to_thread(flush)
-{%- endif %}

@@ -19,6 +19,7 @@ from {{ cookiecutter.project_slug }}.core import (
 {%- endif %}
 {%- if cookiecutter.sentry %}
     sentry,
+    sentry_requests,
 {%- endif %}
     system,
 {%- if cookiecutter.opentelemetry %}
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- if cookiecutter.sentry %}
     sentry.start(settings)
     # Closed last{{ " but one" if cookiecutter.opentelemetry else "" }}: an error while closing the others is still sent.
-    app.state.closers.append(sentry.flush_async)
+    app.state.closers.append(sentry_requests.flush_async)
 {%- endif %}
     handlers.install(app)
     # Operational routes first: probes and scrapes are matched before the resource routes.

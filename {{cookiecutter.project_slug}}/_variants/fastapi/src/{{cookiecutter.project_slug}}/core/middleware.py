@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core import metrics, request_id{% if cookiecutter.sentry %}, sentry{% endif %}
+from {{ cookiecutter.project_slug }}.core import metrics, request_id{% if cookiecutter.sentry %}, sentry, sentry_requests{% endif %}
 from {{ cookiecutter.project_slug }}.core.access_log import AccessLog
 from {{ cookiecutter.project_slug }}.core.client_address import (
     ClientAddress,
@@ -193,7 +193,7 @@ class ServiceMiddleware:
             self.log.exception("unhandled_exception", path=path)
 {%- if cookiecutter.sentry %}
             route = getattr(scope.get("route"), "path", None) or metrics.UNMATCHED_ROUTE
-            sentry.capture(exc, sentry.request_of(scope), f"{scope['method']} {route}")
+            sentry.capture(exc, sentry_requests.request_of(scope), f"{scope['method']} {route}")
 {%- endif %}
             message = None if self.production else f"{AppError.default_message}: {exc!r}"
             await self._send_error(send_with_headers, AppError(message), rid)

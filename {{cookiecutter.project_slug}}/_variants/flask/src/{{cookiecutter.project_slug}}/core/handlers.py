@@ -9,7 +9,7 @@ from flask import Flask, Response{% if cookiecutter.sentry %}, request{% endif %
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from {{ cookiecutter.project_slug }}.core import request_id{% if cookiecutter.sentry %}, sentry{% endif %}
+from {{ cookiecutter.project_slug }}.core import request_id{% if cookiecutter.sentry %}, sentry, sentry_requests{% endif %}
 from {{ cookiecutter.project_slug }}.core.errors import (
     AppError,
     PayloadTooLargeError,
@@ -72,7 +72,7 @@ def install(app: Flask, production: bool) -> None:
 {%- if cookiecutter.sentry %}
         rule = request.url_rule
         route = route_template(rule.rule) if rule is not None else UNMATCHED_ROUTE
-        sentry.capture(exc, sentry.request_of(request), f"{request.method} {route}")
+        sentry.capture(exc, sentry_requests.request_of(request), f"{request.method} {route}")
 {%- endif %}
         message = AppError.default_message
         if not production:
