@@ -1,4 +1,4 @@
-"""The committed API documents of fresh projects, `_variants/<framework>/docs/openapi.json`.
+"""The committed API documents of fresh projects, `templates/openapi-<framework>.json`.
 
 A baked project commits the document its app serves (`make openapi` writes it; its test
 compares). Writing it at bake time would mean installing the project's dependencies inside
@@ -22,7 +22,7 @@ from typing import Any
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
 
-from tests.helpers.template import PROJECT_TEMPLATE, ROOT, context
+from tests.helpers.template import ROOT, SHARED_TEMPLATES, context
 
 AUTH = ("api-key", "jwt", "none")
 # What the document shows of the data answers: no items, items, items with processed_at.
@@ -43,7 +43,9 @@ VERSION = "{{ cookiecutter.version | jsonify }}"
 
 
 def target(framework: str) -> Path:
-    return PROJECT_TEMPLATE / "_variants" / framework / "docs" / "openapi.json"
+    """Where the template keeps a framework's document; the project's `docs/openapi.json`
+    includes the chosen one, so a bake renders only that."""
+    return SHARED_TEMPLATES / f"openapi-{framework}.json"
 
 
 def served(framework: str, auth: str, data: str, work: Path) -> str:
