@@ -23,9 +23,9 @@ from {{ cookiecutter.project_slug }}.core.ratelimit import (
 )
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
-# Any request: a malformed one, another method on a known path, a body over MAX_REQUEST_BYTES,
-# too many or too long headers.
-EVERY_OPERATION = (400, 405, 413, 431)
+# Any request: a malformed one, another method on a known path, one that does not arrive
+# within REQUEST_READ_TIMEOUT, a body over MAX_REQUEST_BYTES, too many or too long headers.
+EVERY_OPERATION = (400, 405, 408, 413, 431)
 # What the guard answers (core/auth/).
 GUARDED = (401, 403)
 # The resources' routes (/api/v1/...) answer 503 when a dependency cannot be reached (the
