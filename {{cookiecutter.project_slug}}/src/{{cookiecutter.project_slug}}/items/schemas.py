@@ -23,12 +23,16 @@ from {{ cookiecutter.project_slug }}.items.models import (
 # NAME_MAX_LENGTH characters, not all blanks; the blanks around it are then dropped. The
 # blanks are named one by one, which every regular-expression engine reads alike.
 BLANKS = " \t\n\r"
+# No NUL anywhere: PostgreSQL's text cannot hold it (a 500), so every database refuses it (422).
+NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=f"[^{BLANKS}]"),
+    StringConstraints(
+        min_length=1, max_length=NAME_MAX_LENGTH, pattern=rf"^[^\x00]*[^\x00{BLANKS}][^\x00]*$"
+    ),
     AfterValidator(lambda name: name.strip(BLANKS)),
 ]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH)]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH, pattern=NO_NUL)]
 
 
 class ItemCreate(BaseModel):
