@@ -507,7 +507,7 @@ def test_kustomize_overlays_build_and_validate(
         ingress = objects[("Ingress", SERVICE)]["spec"]
         host = "api.example.com" if overlay == "production" else "staging.api.example.com"
         assert ingress["rules"][0]["host"] == host and ingress["tls"][0]["hosts"] == [host]
-        assert_ingress_routes_only_public_paths(ingress, framework, overlay)
+        assert_ingress_routes_only_public_paths(ingress, overlay)
         assert_secrets_are_files(pod, container, objects)
         assert_network_policies(objects, database, use_redis, container, background_jobs)
         if background_jobs:
@@ -547,13 +547,13 @@ def ingress_routes(ingress: dict, path: str) -> bool:
     return False
 
 
-def assert_ingress_routes_only_public_paths(ingress: dict, framework: str, overlay: str) -> None:
+def assert_ingress_routes_only_public_paths(ingress: dict, overlay: str) -> None:
     # Operational paths stay inside the cluster, however spelt that the ingress passes on.
     for path in ("/metrics", "/health", "/health/ready", "/health/", "/metrics/", "/"):
         assert not ingress_routes(ingress, path), path
     for path in ("/api/v1/items", "/api/v1/items/1", "/status", "/health/live"):
         assert ingress_routes(ingress, path), path
-    docs = framework == "fastapi" and overlay != "production"
+    docs = overlay != "production"
     assert ingress_routes(ingress, "/docs") is docs
     assert ingress_routes(ingress, "/openapi.json") is docs
 

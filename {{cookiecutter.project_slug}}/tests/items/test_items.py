@@ -2,6 +2,10 @@
 
 import pytest
 
+from {{ cookiecutter.project_slug }}.items.models import (
+    ID_MAX,
+)
+
 ITEMS = "/api/v1/items"
 
 
@@ -64,7 +68,18 @@ def test_list_takes_the_largest_offset_every_database_takes(client):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"name": ""}, {"name": "   "}, {"name": "x" * 201}, {"name": "ok", "extra": 1}],
+    [
+        {},
+        {"name": ""},
+        {"name": "   "},
+        {"name": "x" * 201},
+        # Checked as sent, as the document says: the blanks count before they are dropped.
+        {"name": " " + "x" * 200},
+        # PostgreSQL's text cannot hold NUL: refused alike on every database.
+        {"name": "a\x00b"},
+        {"name": "ok", "description": "x\x00"},
+        {"name": "ok", "extra": 1},
+    ],
 )
 def test_create_validates_its_input(client, body):
     assert client.post(ITEMS, json=body).status_code == 422
@@ -110,10 +125,23 @@ def test_delete_answers_204_then_the_item_is_gone(client):
     assert client.get(f"{ITEMS}/{item['id']}").status_code == 404
 
 
-@pytest.mark.parametrize("item_id", ["999999", "0", str(2**31), "9" * 30])
+@pytest.mark.parametrize("item_id", ["999999", str(ID_MAX)])
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
 def test_missing_items_are_404(client, method, item_id):
     kwargs = {"json": {"name": "x"}} if method in {"patch", "put"} else {}
     response = getattr(client, method)(f"{ITEMS}/{item_id}", **kwargs)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("item_id", ["0", "-1", str(ID_MAX + 1), "9" * 30, "abc"])
+@pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
+def test_ids_no_row_can_have_are_refused(client, method, item_id):
+    """Beyond the bounds the document declares (1 to ID_MAX, what every database's column
+    holds): a 422 naming the parameter, never a 404 or a database error."""
+    kwargs = {"json": {"name": "x"}} if method in {"patch", "put"} else {}
+    response = getattr(client, method)(f"{ITEMS}/{item_id}", **kwargs)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert [detail["field"] for detail in error["details"]] == ["item_id"]

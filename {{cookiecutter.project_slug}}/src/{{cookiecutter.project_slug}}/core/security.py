@@ -4,7 +4,7 @@ import hmac
 
 # An API serves JSON: nothing may load from it, frame it or run in it.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# Swagger UI (FastAPI's /docs, never in production) loads its script and styles from a CDN.
+# Swagger UI (/docs, never in production) loads its script and styles from a CDN.
 DOCS_CSP = (
     "default-src 'none'; frame-ancestors 'none'; connect-src 'self'; img-src 'self' data: https:;"
     " script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net;"

@@ -13,6 +13,7 @@ from {{ cookiecutter.project_slug }}.core import (
     cors,
     handlers,
     middleware,
+    openapi,
 {%- if cookiecutter.opentelemetry %}
     request_spans,
 {%- endif %}
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     handlers.install(app, settings.is_production)
     system.install(app, settings)
+    if not settings.is_production:
+        openapi.install(app)
     if settings.cors_origins:
         cors.install(app, settings.cors_origins)
     atexit.register(close_resources, app)

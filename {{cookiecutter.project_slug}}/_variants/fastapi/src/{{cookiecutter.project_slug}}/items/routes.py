@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import {{ "APIRouter, BackgroundTasks" if cookiecutter.background_jobs else "APIRouter" }}, Depends, Query, Request, Response, status
+from fastapi import {{ "APIRouter, BackgroundTasks" if cookiecutter.background_jobs else "APIRouter" }}, Depends, Path, Query, Request, Response, status
 
 {% if cookiecutter.auth != "none" %}from {{ cookiecutter.project_slug }}.core.auth import ResourceScopes
 from {{ cookiecutter.project_slug }}.core.auth.guard import require
@@ -16,6 +16,9 @@ from {{ cookiecutter.project_slug }}.items.jobs import (
     enqueue_processing,
 )
 {%- endif %}
+from {{ cookiecutter.project_slug }}.items.models import (
+    ID_MAX,
+)
 from {{ cookiecutter.project_slug }}.items.queries import (
     ItemQueries,
 )
@@ -51,6 +54,8 @@ async def repository(session: SessionDep) -> ItemRepository:
 # when the endpoint returns.
 Reads = Annotated[ItemQueries, Depends(queries)]
 Items = Annotated[ItemRepository, Depends(repository)]
+# An id no row can have is refused (422) and the bounds are in the document.
+ItemId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 @router.get("")
@@ -59,7 +64,7 @@ async def list_items(reads: Reads, page: Annotated[PageParams, Query()]) -> Page
 
 
 @router.get("/{item_id}")
-async def get_item(item_id: int, reads: Reads) -> ItemRead:
+async def get_item(item_id: ItemId, reads: Reads) -> ItemRead:
     return await reads.get(item_id)
 
 
@@ -83,16 +88,16 @@ async def create_item(data: ItemCreate, items: Items, response: Response) -> Ite
 
 
 @router.put("/{item_id}")
-async def replace_item(item_id: int, data: ItemCreate, items: Items) -> ItemRead:
+async def replace_item(item_id: ItemId, data: ItemCreate, items: Items) -> ItemRead:
     return await items.update(item_id, data)
 
 
 @router.patch("/{item_id}")
-async def update_item(item_id: int, data: ItemUpdate, items: Items) -> ItemRead:
+async def update_item(item_id: ItemId, data: ItemUpdate, items: Items) -> ItemRead:
     return await items.update(item_id, data)
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_item(item_id: int, items: Items) -> Response:
+async def delete_item(item_id: ItemId, items: Items) -> Response:
     await items.delete(item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -40,6 +40,7 @@ from {{ cookiecutter.project_slug }}.core.ratelimit import (
     is_exempt,
 )
 from {{ cookiecutter.project_slug }}.core.security import (
+    DOCS_CSP,
     security_headers,
 )
 
@@ -75,6 +76,7 @@ class ServiceMiddleware:
         self.app = app
         self.trace_ids = trace_ids
         self.headers = security_headers(settings.is_production)
+        self.docs_headers = security_headers(settings.is_production, DOCS_CSP)
         self.clients = ClientAddress(settings.trusted_proxies, settings.forwarded_hops)
         self.access = AccessLog(
             settings.log_level, settings.json_logs, settings.slow_request_ms / 1000
@@ -95,7 +97,9 @@ class ServiceMiddleware:
         def start(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             nonlocal status, traced
             status = int(status_line[:3])
-            headers += [*self.headers, (request_id.HEADER, rid)]
+            docs = environ.get("PATH_INFO", "").startswith("/docs")
+            fixed = self.docs_headers if docs else self.headers
+            headers += [*fixed, (request_id.HEADER, rid)]
             if trace_ids is not None:
                 # Taken while the request's span is current: the access line follows it.
                 traced = trace_ids()

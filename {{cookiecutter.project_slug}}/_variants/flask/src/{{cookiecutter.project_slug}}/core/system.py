@@ -22,7 +22,8 @@ LIVE = orjson.dumps({"status": "ok"})
 # Generous for a handful of checks, bounded so hung checks cannot grow it without end.
 CHECK_THREADS = 8
 
-blueprint = Blueprint("system", __name__)
+# Named as FastAPI tags these routes in the API document.
+blueprint = Blueprint("operations", __name__)
 
 
 def _json(body: Any, status: int = 200) -> Response:

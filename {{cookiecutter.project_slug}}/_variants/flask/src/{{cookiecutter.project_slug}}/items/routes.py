@@ -3,11 +3,16 @@
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 {% if cookiecutter.auth != "none" %}from {{ cookiecutter.project_slug }}.core.auth import ResourceScopes
 from {{ cookiecutter.project_slug }}.core.auth.guard import require
-{% endif %}from {{ cookiecutter.project_slug }}.core.pagination import (
+{% endif %}from {{ cookiecutter.project_slug }}.core.openapi import (
+    documented,
+)
+from {{ cookiecutter.project_slug }}.core.pagination import (
+    Page,
     PageParams,
 )
 from {{ cookiecutter.project_slug }}.core.responses import (
@@ -19,6 +24,9 @@ from {{ cookiecutter.project_slug }}.items.jobs import (
     enqueue_processing,
 )
 {%- endif %}
+from {{ cookiecutter.project_slug }}.items.models import (
+    ID_MAX,
+)
 from {{ cookiecutter.project_slug }}.items.queries import (
     ItemQueries,
 )
@@ -42,6 +50,24 @@ blueprint.before_request(require(SCOPES))
 # pydantic's ValidationError raised here is rendered as the contract's 422 VALIDATION_ERROR.
 
 
+class ItemPath(BaseModel):
+    # An id no row can have is refused (422), as FastAPI's Path(ge=1, le=ID_MAX) refuses it.
+    item_id: int = Field(ge=1, le=ID_MAX)
+
+
+# No valid id is longer: a longer string is never converted by int() (which refuses past
+# 4300 digits), only refused by the model.
+ID_DIGITS = len(str(ID_MAX))
+
+
+def _item_id(raw: str) -> int:
+    # Plain digits in range, the ids clients send, skip building the model: a few microseconds
+    # of every request on an item. Anything else gets the model's 422.
+    if len(raw) <= ID_DIGITS and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= ID_MAX:
+        return int(raw)
+    return ItemPath.model_validate({"item_id": raw}).item_id
+
+
 def _body() -> Any:
     # A missing or malformed JSON body validates as None: a 422 that says what was expected.
     try:
@@ -61,18 +87,21 @@ def _created(item: ItemRead) -> Response:
 
 
 @blueprint.get("")
+@documented(query=PageParams, answer=Page[ItemRead])
 def list_items() -> Response:
     page = PageParams.model_validate(request.args.to_dict())
     return model_response(_reads().page(page))
 
 
-@blueprint.get("/<int:item_id>")
-def get_item(item_id: int) -> Response:
-    return model_response(_reads().get(item_id))
+@blueprint.get("/<item_id>")
+@documented(path=ItemPath, answer=ItemRead)
+def get_item(item_id: str) -> Response:
+    return model_response(_reads().get(_item_id(item_id)))
 {%- if cookiecutter.background_jobs %}
 
 
 @blueprint.post("")
+@documented(body=ItemCreate, answer=ItemRead, status=201)
 def create_item() -> Response:
     item = _create_item()
     # After the commit: the worker must find the item.
@@ -87,28 +116,32 @@ def _create_item(session: Session) -> ItemRead:
 
 
 @blueprint.post("")
+@documented(body=ItemCreate, answer=ItemRead, status=201)
 @with_session
 def create_item(session: Session) -> Response:
     return _created(ItemRepository(session).create(ItemCreate.model_validate(_body())))
 {%- endif %}
 
 
-@blueprint.put("/<int:item_id>")
+@blueprint.put("/<item_id>")
+@documented(path=ItemPath, body=ItemCreate, answer=ItemRead)
 @with_session
-def replace_item(session: Session, item_id: int) -> Response:
+def replace_item(session: Session, item_id: str) -> Response:
     data = ItemCreate.model_validate(_body())
-    return model_response(ItemRepository(session).update(item_id, data))
+    return model_response(ItemRepository(session).update(_item_id(item_id), data))
 
 
-@blueprint.patch("/<int:item_id>")
+@blueprint.patch("/<item_id>")
+@documented(path=ItemPath, body=ItemUpdate, answer=ItemRead)
 @with_session
-def update_item(session: Session, item_id: int) -> Response:
+def update_item(session: Session, item_id: str) -> Response:
     data = ItemUpdate.model_validate(_body())
-    return model_response(ItemRepository(session).update(item_id, data))
+    return model_response(ItemRepository(session).update(_item_id(item_id), data))
 
 
-@blueprint.delete("/<int:item_id>")
+@blueprint.delete("/<item_id>")
+@documented(path=ItemPath, status=204)
 @with_session
-def delete_item(session: Session, item_id: int) -> Response:
-    ItemRepository(session).delete(item_id)
+def delete_item(session: Session, item_id: str) -> Response:
+    ItemRepository(session).delete(_item_id(item_id))
     return Response(status=204)
