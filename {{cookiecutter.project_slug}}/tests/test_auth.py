@@ -2,6 +2,7 @@
 
 import pytest
 
+from {{ cookiecutter.project_slug }} import SERVICE_NAME
 from {{ cookiecutter.project_slug }}.core.auth import (
     SCHEME,
     ResourceScopes,
@@ -22,7 +23,7 @@ READ_ONLY = {HEADER: f"Bearer {ISSUER.token(sub='reader', scope='items:read')}"}
 # A token's signature is its one secret part; nothing of a token may be logged.
 SECRETS = [value.rsplit(".", 1)[1] for value in (CREDENTIALS[HEADER], READ_ONLY[HEADER])]
 {%- endif %}
-REALM = 'realm="my-service"'
+REALM = f'realm="{SERVICE_NAME}"'
 
 
 def error_of(response, status, code):
