@@ -110,8 +110,9 @@ def make_client(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., Te
             add_test_routes(app)
             for name, behaviour in (checks or {}).items():
                 app.state.health_checks[name] = CHECKS[behaviour]
-            # The peer address gunicorn would see behind a local proxy, as in the Flask tests.
-            client = TestClient(app, client=(peer, 50000), headers=credentials)
+            # The peer address gunicorn would see behind a local proxy, as in the Flask tests;
+            # the headers copied, as TestClient adds its User-Agent to the dict it is given.
+            client = TestClient(app, client=(peer, 50000), headers=dict(credentials))
             return stack.enter_context(client)
 
         yield make
