@@ -123,28 +123,18 @@ def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-{%- if cookiecutter.opentelemetry and not cookiecutter.sentry %}
+{%- if cookiecutter.opentelemetry or cookiecutter.sentry %}
+{%- set both = cookiecutter.opentelemetry and cookiecutter.sentry %}
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """Tracing starts in each worker, after the fork and before the app is loaded: the SDK's
-    export thread would not survive a fork, and the client libraries are patched before the
-    app imports them."""
-    from {{ cookiecutter.project_slug }}.core import tracing
-
-    try:
-        tracing.start(Settings())
-    except ValidationError:  # the app's own start names the setting and refuses
-        return
-{%- elif cookiecutter.sentry %}
-
-
-def post_fork(server: Any, worker: Any) -> None:
-    """{{ "Tracing and error tracking start" if cookiecutter.opentelemetry else "Error tracking starts" }} in each worker, after the fork and before the app is
+    """{{ "Tracing and error tracking start" if both else ("Tracing starts" if cookiecutter.opentelemetry else "Error tracking starts") }} in each worker, after the fork and before the app is
     loaded: the SDKs' threads would not survive a fork, and the libraries are patched before
     the app imports them."""
     from {{ cookiecutter.project_slug }}.core import (
+{%- if cookiecutter.sentry %}
         sentry,
+{%- endif %}
 {%- if cookiecutter.opentelemetry %}
         tracing,
 {%- endif %}
@@ -157,7 +147,9 @@ def post_fork(server: Any, worker: Any) -> None:
 {%- if cookiecutter.opentelemetry %}
     tracing.start(settings)
 {%- endif %}
+{%- if cookiecutter.sentry %}
     sentry.start(settings)
+{%- endif %}
 {%- endif %}
 
 
