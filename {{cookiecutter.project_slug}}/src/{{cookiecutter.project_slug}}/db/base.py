@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -29,8 +28,12 @@ class Timestamp(TypeDecorator[datetime]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name in {"mysql", "mariadb"}:
+            # Imported here, where a MySQL engine has loaded it already: at the top it would
+            # cost every other project's worker 2 MiB (docs/benchmarks.md, "idle memory").
+            from sqlalchemy.dialects.mysql import DATETIME
+
             # MySQL keeps whole seconds unless asked for microseconds.
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+            return dialect.type_descriptor(DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

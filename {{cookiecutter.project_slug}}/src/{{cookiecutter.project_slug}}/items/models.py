@@ -20,8 +20,10 @@ DESCRIPTION_MAX_LENGTH = 2000
 
 class Item(Base):
     __tablename__ = "items"
-    # MySQL: four-byte UTF-8 whatever the server's default character set.
+{%- if cookiecutter.database == "mysql" %}
+    # Four-byte UTF-8 whatever the server's default character set.
     __table_args__ = {"mysql_charset": "utf8mb4"}  # noqa: RUF012 - SQLAlchemy's own attribute
+{%- endif %}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
