@@ -52,6 +52,13 @@ def uv() -> str:
     return path
 
 
+def install_to_serve(project: Path) -> None:
+    """The project's environment as deployed: with compiled bytecode (the Dockerfile's
+    UV_COMPILE_BYTECODE, docs/deployment.md's `--compile-bytecode`), so start-up figures do not
+    count compiling every module from source where no .pyc can be written."""
+    subprocess.run([uv(), "sync", "--quiet", "--compile-bytecode"], cwd=project, check=True)
+
+
 def bake(output: Path, template: Path = ROOT, **answers: object) -> Path:
     args = [f"{k}={v}" for k, v in answers.items()]
     subprocess.run(
@@ -268,7 +275,7 @@ def auth_figures(
     project = bake(
         work / f"{framework}-noauth", framework=framework, database="sqlite", auth="none"
     )
-    subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+    install_to_serve(project)
     open_service = serve(project, {"DATABASE_URL": url}, None, work)
     try:
         pin(open_service)
@@ -491,7 +498,7 @@ def jobs_figures(work: Path, pg: PostgreSQL, items: int) -> list[tuple[str, ...]
                     use_redis="true",
                     background_jobs=str(jobs).lower(),
                 )
-                subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+                install_to_serve(project)
                 env = {"REDIS_URL": redis.url(db=1 if jobs else 2)}
                 database = f"bench_jobs_{framework}_{str(jobs).lower()}"
                 url = pg.create_database(database)
@@ -613,7 +620,7 @@ def cost_figures(
                 database="sqlite",
                 **answers,
             )
-            subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+            install_to_serve(project)
             url = prepare_database(project, work, framework, "sqlite", None)
             # The bare app runs under the same gunicorn.conf.py, whose post_fork would set the
             # SDKs up: FastAPI would then trace the bare app too. It gets no SENTRY_DSN.
@@ -804,7 +811,7 @@ def main() -> None:
                     project = bake(
                         work / f"{framework}-{database}", framework=framework, database=database
                     )
-                    subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
+                    install_to_serve(project)
                     url = prepare_database(project, work, framework, database, pg)
                     sides = (
                         ({"DATABASE_URL": url}, None),
