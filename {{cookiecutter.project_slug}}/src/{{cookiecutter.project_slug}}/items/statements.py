@@ -6,7 +6,7 @@ each time. Core rows, unlike ORM objects, skip the identity map and the unit of 
 that changes nothing needs neither (docs/benchmarks.md in the template measures both).
 """
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from {{ cookiecutter.project_slug }}.items.models import Item
 
@@ -14,6 +14,9 @@ ITEMS = Item.__table__
 COUNT = select(func.count()).select_from(ITEMS)
 PAGE = select(ITEMS).order_by(ITEMS.c.id).limit(bindparam("limit")).offset(bindparam("offset"))
 BY_ID = select(ITEMS).where(ITEMS.c.id == bindparam("item_id"))
-# An insert is one statement: the ORM's unit of work (an object, its state, a flush plan) would
-# only wrap it. The columns' Python defaults (the timestamps) fill what the client leaves out.
+# Writes are one statement each: the ORM's unit of work (an object, its state, a flush plan)
+# would only wrap them. The columns' Python defaults fill the timestamps the client leaves out:
+# both on an insert; `updated_at` on an update, whose SET clause is the columns it is given.
 INSERT = insert(Item)
+UPDATE = update(Item).where(Item.id == bindparam("item_id"))
+DELETE = delete(Item).where(Item.id == bindparam("item_id"))

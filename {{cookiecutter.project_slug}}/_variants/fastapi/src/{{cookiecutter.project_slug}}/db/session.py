@@ -1,10 +1,8 @@
-"""The database for FastAPI: an async engine, and one session per request."""
+"""The database for FastAPI: an async engine, its connections and transactions."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -14,17 +12,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core.errors import (
-    ServiceUnavailableError,
-)
 from {{ cookiecutter.project_slug }}.db import metrics
 from {{ cookiecutter.project_slug }}.db.engine_options import (
     engine_options,
     prepare_engine,
 )
 from {{ cookiecutter.project_slug }}.db.unavailable import (
-    DOWN_MESSAGE,
-    UNAVAILABLE,
+    as_service_unavailable,
 )
 from {{ cookiecutter.project_slug }}.db.url import async_url
 
@@ -47,31 +41,23 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit on success, roll back on error, always close."""
-        try:
+        """One ORM unit of work (the background jobs' writes): commit on success, roll back
+        on error, always close."""
+        with as_service_unavailable():
             async with self.sessions() as session, session.begin():
                 yield session
-        except UNAVAILABLE as error:
-            metrics.count_failure(error)
-            raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A pooled connection for reads; its transaction ends when it goes back to the pool."""
-        try:
+        with as_service_unavailable():
             async with self.engine.connect() as connection:
                 yield connection
-        except UNAVAILABLE as error:
-            metrics.count_failure(error)
-            raise ServiceUnavailableError(DOWN_MESSAGE) from error
 
-
-async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    database: Database = request.app.state.database
-    async with database.session() as session:
-        yield session
-
-
-# scope="function" ends the session when the endpoint returns, before the response is sent:
-# a commit that fails becomes a 503 instead of a 201 for a row that was never stored.
-SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection for writes, in one transaction: committed on success, rolled
+        back on error."""
+        with as_service_unavailable():
+            async with self.engine.begin() as connection:
+                yield connection

@@ -49,7 +49,7 @@ class Operation:
 
 
 def documented(**declared: Any) -> Callable[[View], View]:
-    """Label a view with its Operation; outermost, above `@with_session` and the like."""
+    """Label a view with its Operation; outermost, above any decorator that wraps the view."""
     operation = Operation(**declared)
 
     def label(view: View) -> View:

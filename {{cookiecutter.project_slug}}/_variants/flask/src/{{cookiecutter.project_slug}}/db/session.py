@@ -1,31 +1,21 @@
-"""The database for Flask: a sync engine, and one session per request."""
+"""The database for Flask: a sync engine, its connections and transactions."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import Concatenate, ParamSpec, TypeVar
 
-from flask import current_app
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.core.errors import (
-    ServiceUnavailableError,
-)
 from {{ cookiecutter.project_slug }}.db import metrics
 from {{ cookiecutter.project_slug }}.db.engine_options import (
     engine_options,
     prepare_engine,
 )
 from {{ cookiecutter.project_slug }}.db.unavailable import (
-    DOWN_MESSAGE,
-    UNAVAILABLE,
+    as_service_unavailable,
 )
 from {{ cookiecutter.project_slug }}.db.url import sync_url
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class Database:
@@ -46,34 +36,20 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on error, always close."""
-        try:
-            with self.sessions() as session, session.begin():
-                yield session
-        except UNAVAILABLE as error:
-            metrics.count_failure(error)
-            raise ServiceUnavailableError(DOWN_MESSAGE) from error
+        """One ORM unit of work (the background jobs' writes): commit on success, roll back
+        on error, always close."""
+        with as_service_unavailable(), self.sessions() as session, session.begin():
+            yield session
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A pooled connection for reads; its transaction ends when it goes back to the pool."""
-        try:
-            with self.engine.connect() as connection:
-                yield connection
-        except UNAVAILABLE as error:
-            metrics.count_failure(error)
-            raise ServiceUnavailableError(DOWN_MESSAGE) from error
+        with as_service_unavailable(), self.engine.connect() as connection:
+            yield connection
 
-
-def with_session(view: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
-    """Give a view the request's session. It is committed when the view returns, inside the
-    request, so a commit that fails becomes a 503 instead of a 201 for a row never stored
-    (a teardown handler runs only after the response is made)."""
-
-    @wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        database: Database = current_app.extensions["database"]
-        with database.session() as session:
-            return view(session, *args, **kwargs)
-
-    return wrapper
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A pooled connection for writes, in one transaction: committed on success, rolled
+        back on error."""
+        with as_service_unavailable(), self.engine.begin() as connection:
+            yield connection

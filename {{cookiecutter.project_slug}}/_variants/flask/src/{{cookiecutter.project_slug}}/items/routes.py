@@ -4,7 +4,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 {% if cookiecutter.auth != "none" %}from {{ cookiecutter.project_slug }}.core.auth import ResourceScopes
 from {{ cookiecutter.project_slug }}.core.auth.guard import require
@@ -18,7 +17,6 @@ from {{ cookiecutter.project_slug }}.core.pagination import (
 from {{ cookiecutter.project_slug }}.core.responses import (
     model_response,
 )
-from {{ cookiecutter.project_slug }}.db.session import with_session
 {%- if cookiecutter.background_jobs %}
 from {{ cookiecutter.project_slug }}.items.jobs import (
     enqueue_processing,
@@ -76,10 +74,14 @@ def _body() -> Any:
         return None
 
 
+# Reads take a connection for the query alone, each write a transaction of its own, committed
+# before the view returns.
 def _reads() -> ItemQueries:
-    # Reads take a connection for the query alone; writes share the request's session
-    # (`with_session`), committed when the view returns.
     return ItemQueries(current_app.extensions["database"])
+
+
+def _writes() -> ItemRepository:
+    return ItemRepository(current_app.extensions["database"])
 
 
 def _created(item: ItemRead) -> Response:
@@ -97,51 +99,35 @@ def list_items() -> Response:
 @documented(path=ItemPath, answer=ItemRead)
 def get_item(item_id: str) -> Response:
     return model_response(_reads().get(_item_id(item_id)))
-{%- if cookiecutter.background_jobs %}
 
 
 @blueprint.post("")
 @documented(body=ItemCreate, answer=ItemRead, status=201)
 def create_item() -> Response:
-    item = _create_item()
+    item = _writes().create(ItemCreate.model_validate(_body()))
+{%- if cookiecutter.background_jobs %}
     # After the commit: the worker must find the item.
     enqueue_processing(item.id)
-    return _created(item)
-
-
-@with_session
-def _create_item(session: Session) -> ItemRead:
-    return ItemRepository(session).create(ItemCreate.model_validate(_body()))
-{%- else %}
-
-
-@blueprint.post("")
-@documented(body=ItemCreate, answer=ItemRead, status=201)
-@with_session
-def create_item(session: Session) -> Response:
-    return _created(ItemRepository(session).create(ItemCreate.model_validate(_body())))
 {%- endif %}
+    return _created(item)
 
 
 @blueprint.put("/<item_id>")
 @documented(path=ItemPath, body=ItemCreate, answer=ItemRead)
-@with_session
-def replace_item(session: Session, item_id: str) -> Response:
+def replace_item(item_id: str) -> Response:
     data = ItemCreate.model_validate(_body())
-    return model_response(ItemRepository(session).update(_item_id(item_id), data))
+    return model_response(_writes().update(_item_id(item_id), data))
 
 
 @blueprint.patch("/<item_id>")
 @documented(path=ItemPath, body=ItemUpdate, answer=ItemRead)
-@with_session
-def update_item(session: Session, item_id: str) -> Response:
+def update_item(item_id: str) -> Response:
     data = ItemUpdate.model_validate(_body())
-    return model_response(ItemRepository(session).update(_item_id(item_id), data))
+    return model_response(_writes().update(_item_id(item_id), data))
 
 
 @blueprint.delete("/<item_id>")
 @documented(path=ItemPath, status=204)
-@with_session
-def delete_item(session: Session, item_id: str) -> Response:
-    ItemRepository(session).delete(_item_id(item_id))
+def delete_item(item_id: str) -> Response:
+    _writes().delete(_item_id(item_id))
     return Response(status=204)
