@@ -756,7 +756,7 @@ def main() -> None:
         "--only",
         action="append",
         metavar="PATH",
-        help="measure only this path (repeatable), and skip memory and generation figures",
+        help="measure only this path (repeatable), and skip start-up and generation figures",
     )
     parser.add_argument(
         "--tracing", action="store_true", help="measure only the tracing cost (opentelemetry=true)"
@@ -856,9 +856,6 @@ def main() -> None:
                 print_throughput(rows)
             if auth_rows:
                 print_auth_cost(auth_rows)
-            if args.only:
-                return
-
             if memory:
                 print("\n## Idle resident memory of one worker (KiB)\n")
                 print("| framework | generated | bare | ratio |")
@@ -866,6 +863,8 @@ def main() -> None:
                 for framework, ours, theirs in memory:
                     ratio = max(ours) / max(theirs)
                     print(f"| {framework} | {max(ours):,} | {max(theirs):,} | {ratio:.2f}x |")
+            if args.only:
+                return
 
             if startup:
                 print(
