@@ -113,23 +113,15 @@ def environment(answers, root, shared):
 
 
 def render_names(root, env, answers):
-    """Give every path whose name holds Jinja its rendered name, as cookiecutter names it."""
-    rendered = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        parts = path.relative_to(root).parts
-        if not any("{" in part for part in parts):
-            continue
-        for part in parts:
-            if part not in rendered:
-                rendered[part] = env.from_string(part).render(cookiecutter=answers)
-        target = root.joinpath(*(rendered[part] for part in parts))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), str(target))
-    # The folders under their unrendered names are empty now (the template has no empty
-    # folder of its own).
-    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        if not any(folder.iterdir()):
-            folder.rmdir()
+    """Give every file and folder whose name holds Jinja its rendered name, as cookiecutter
+    names it; a folder is renamed whole, before the walk goes into it."""
+    for folder, dirs, files in os.walk(root):
+        for names in (dirs, files):
+            for index, name in enumerate(names):
+                if "{" in name:
+                    rendered = env.from_string(name).render(cookiecutter=answers)
+                    os.rename(os.path.join(folder, name), os.path.join(folder, rendered))
+                    names[index] = rendered
 
 
 def render_files(root, env, answers, skip):
