@@ -8,6 +8,7 @@ on 127.0.0.1 only. Prints tables; asserts nothing about speed.
     python benchmarks/run.py            # full run (a few minutes)
     python benchmarks/run.py --smoke    # a second or two per figure
     python benchmarks/run.py --sentry   # only the error tracking rows (--tracing: tracing's)
+    python benchmarks/run.py --bake --baseline main   # only bake time, beside main's template
 """
 
 from __future__ import annotations
@@ -873,7 +874,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="REVISION",
-        help="also time bake to green with the template at this git revision, alternating",
+        help="also time bakes and bake to green with the template at this revision, alternating",
     )
     parser.add_argument(
         "--bake",
