@@ -8,6 +8,7 @@ on 127.0.0.1 only. Prints tables; asserts nothing about speed.
     python benchmarks/run.py            # full run (a few minutes)
     python benchmarks/run.py --smoke    # a second or two per figure
     python benchmarks/run.py --sentry   # only the error tracking rows (--tracing: tracing's)
+    python benchmarks/run.py --bake --baseline main   # only bake time, beside main's template
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import yaml
+from cookiecutter import hooks
+from cookiecutter.main import cookiecutter
+
 ROOT = Path(__file__).resolve().parent.parent
 BARE = Path(__file__).resolve().parent / "bare"
 sys.path.insert(0, str(ROOT))
@@ -38,7 +43,7 @@ from tests.helpers.credentials import HEADERS  # noqa: E402 - after the path is 
 from tests.helpers.drills import worker_pids  # noqa: E402
 from tests.helpers.running_service import Service, start, start_worker  # noqa: E402
 from tests.helpers.servers import PostgreSQL, Redis  # noqa: E402
-from tests.helpers.template import matrix  # noqa: E402
+from tests.helpers.template import POST_HOOK, context, matrix  # noqa: E402
 
 FRAMEWORKS = ("fastapi", "flask")
 
@@ -309,21 +314,26 @@ def print_auth_cost(rows: list[tuple[str, Figures, Figures]]) -> None:
         )
 
 
-def bake_times(work: Path, repeats: int, limit: int | None) -> list[tuple[str, float]]:
+def bake_times(
+    work: Path, repeats: int, limit: int | None, templates: dict[str, Path]
+) -> list[tuple[str, dict[str, float]]]:
+    """Seconds of a whole `cookiecutter --no-input` process per combination and template, the
+    median of `repeats`; the templates alternate, A B A B."""
     results = []
     combos = matrix()[:limit] if limit else matrix()
     for combo in combos:
-        durations = []
+        durations: dict[str, list[float]] = {name: [] for name in templates}
         for attempt in range(repeats):
-            out = work / f"bake-{attempt}"
-            started = time.perf_counter()
-            bake(out, **combo)
-            durations.append(time.perf_counter() - started)
-            shutil.rmtree(out)
+            for name, template in templates.items():
+                out = work / f"bake-{attempt}"
+                started = time.perf_counter()
+                bake(out, template, **combo)
+                durations[name].append(time.perf_counter() - started)
+                shutil.rmtree(out)
         label = "/".join(
             str(combo[k]) for k in ("framework", "database", "use_redis", "deployment")
         )
-        results.append((label, statistics.median(durations)))
+        results.append((label, {name: statistics.median(d) for name, d in durations.items()}))
     return results
 
 
@@ -343,6 +353,130 @@ def floor_seconds(work: Path, repeats: int) -> float:
         durations.append(time.perf_counter() - started)
         shutil.rmtree(work / "floor")
     return statistics.median(durations)
+
+
+@contextlib.contextmanager
+def silenced_stdout():
+    """Standard output to /dev/null, this process's and its children's (the hooks print)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def python_seconds(code: str, *args: str, repeats: int) -> float:
+    """Median seconds of a fresh interpreter running `code`."""
+    durations = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code, *args], check=True)
+        durations.append(time.perf_counter() - started)
+    return statistics.median(durations)
+
+
+def bake_breakdown(work: Path, repeats: int) -> list[tuple[str, float]]:
+    """Where a default bake of this template spends its time, each part the median of
+    `repeats`: cookiecutter called in this process with its hooks timed as it runs them, the
+    post-generation hook's start-up (a fresh interpreter loading it, nothing run), and the
+    hook's renaming and rendering run here on a copy cookiecutter made without hooks."""
+    spent: dict[str, list[float]] = {"all": [], "pre_gen_project": [], "post_gen_project": []}
+    run_script_with_context = hooks.run_script_with_context
+
+    def timed(script_path: str, cwd: str, context: dict) -> None:
+        started = time.perf_counter()
+        run_script_with_context(script_path, cwd, context)
+        spent[Path(script_path).stem].append(time.perf_counter() - started)
+
+    hooks.run_script_with_context = timed
+    try:
+        with silenced_stdout():
+            for _ in range(repeats):
+                started = time.perf_counter()
+                cookiecutter(str(ROOT), no_input=True, output_dir=str(work / "inside"))
+                spent["all"].append(time.perf_counter() - started)
+                shutil.rmtree(work / "inside")
+    finally:
+        hooks.run_script_with_context = run_script_with_context
+
+    answers = context({})["cookiecutter"]
+    steps: dict[str, list[float]] = {"names": [], "manifest": [], "render": []}
+    for _ in range(repeats):
+        out = str(work / "raw")
+        root = Path(cookiecutter(str(ROOT), no_input=True, output_dir=out, accept_hooks=False))
+        manifest = yaml.safe_load((root / ".template-manifest.yaml").read_text(encoding="utf-8"))
+        marks = [time.perf_counter()]
+        env = POST_HOOK.environment(answers, root, manifest["shared"])
+        POST_HOOK.render_names(root, env, answers)
+        marks.append(time.perf_counter())
+        POST_HOOK.apply_manifest(manifest, answers, root)
+        marks.append(time.perf_counter())
+        skip = {manifest["shared"], ".template-manifest.yaml", *manifest.get("verbatim", [])}
+        POST_HOOK.render_files(root, env, answers, skip)
+        marks.append(time.perf_counter())
+        for step, before, after in zip(steps, marks, marks[1:], strict=False):
+            steps[step].append(after - before)
+        shutil.rmtree(work / "raw")
+
+    interpreter = python_seconds("pass", repeats=repeats)
+    loaded = python_seconds(
+        "import runpy, sys; runpy.run_path(sys.argv[1])",
+        str(ROOT / "hooks" / "post_gen_project.py"),
+        repeats=repeats,
+    )
+    whole = median(spent["all"])
+    pre, post = median(spent["pre_gen_project"]), median(spent["post_gen_project"])
+    return [
+        ("cookiecutter called in process (its own imports done)", whole),
+        ("- pre-generation hook (rendered, then run by a fresh interpreter)", pre),
+        ("- post-generation hook, the same", post),
+        ("- the rest: context, copying the template, replay file", whole - pre - post),
+        ("post hook: a fresh interpreter", interpreter),
+        ("post hook: its imports (PyYAML, Jinja, cookiecutter)", loaded - interpreter),
+        ("post hook: naming the paths (in process)", median(steps["names"])),
+        ("post hook: applying the manifest (in process)", median(steps["manifest"])),
+        ("post hook: rendering the files kept (in process)", median(steps["render"])),
+    ]
+
+
+def print_bake_times(work: Path, args: argparse.Namespace) -> None:
+    """The bake-time tables: per combination (beside the --baseline template's, alternating),
+    cookiecutter's own floor, and where a default bake's time goes."""
+    templates = {"this": ROOT}
+    if args.baseline:
+        templates[args.baseline] = template_at(args.baseline, work)
+    repeats = 1 if args.smoke else 3
+    times = bake_times(work, repeats, 4 if args.smoke else None, templates)
+    floor = floor_seconds(work, repeats * 3)
+    names = list(templates)
+    alternating = ", templates alternating" if len(names) > 1 else ""
+    print(f"\n## Bake time per combination (median of {repeats}{alternating})\n")
+    print("| combination | " + " | ".join(f"{name} s" for name in names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    for label, seconds in times:
+        print(f"| {label} | " + " | ".join(f"{seconds[name]:.2f}" for name in names) + " |")
+    medians = {name: statistics.median(s[name] for _, s in times) for name in names}
+    print("| **median of all** | " + " | ".join(f"**{medians[n]:.2f}**" for n in names) + " |")
+    print(
+        f"| cookiecutter itself, a one-file template (median of {repeats * 3}) | "
+        + " | ".join(f"{floor:.2f}" for _ in names)
+        + " |"
+    )
+    print(
+        "| **median bake / cookiecutter itself** | "
+        + " | ".join(f"**{medians[n] / floor:.2f}x**" for n in names)
+        + " |"
+    )
+    print(f"\n## Where a default bake's time goes (this template, median of {repeats * 3})\n")
+    print("| part | seconds |")
+    print("| --- | ---: |")
+    for part, seconds in bake_breakdown(work, repeats * 3):
+        print(f"| {part} | {seconds:.3f} |")
 
 
 def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, str]:
@@ -370,6 +504,8 @@ def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[fl
 def template_at(revision: str, work: Path) -> Path:
     """This repository's template as it was at `revision`, to measure against."""
     folder = work / f"template-{revision}"
+    if folder.is_dir():  # the bake times and bake to green share it
+        return folder
     folder.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
@@ -745,7 +881,12 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="REVISION",
-        help="also time bake to green with the template at this git revision, alternating",
+        help="also time bakes and bake to green with the template at this revision, alternating",
+    )
+    parser.add_argument(
+        "--bake",
+        action="store_true",
+        help="measure only bake time (with --baseline, beside that revision's template)",
     )
     parser.add_argument(
         "--only-generation",
@@ -767,6 +908,10 @@ def main() -> None:
         help="measure only the error tracking cost (sentry=true, beside opentelemetry=true)",
     )
     args = parser.parse_args()
+    if args.bake:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            print_bake_times(Path(tmp), args)
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     if args.smoke:
@@ -876,21 +1021,7 @@ def main() -> None:
                 for framework, ours, theirs in startup:
                     print(f"| {framework} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}x |")
 
-            repeats = 1 if args.smoke else 3
-            times = bake_times(work, repeats, limit=4 if args.smoke else None)
-            floor = floor_seconds(work, repeats * 3)
-            print(f"\n## Bake time per combination (median of {repeats})\n")
-            print("| combination | seconds |")
-            print("| --- | ---: |")
-            for label, seconds in times:
-                print(f"| {label} | {seconds:.2f} |")
-            bake_median = statistics.median(t for _, t in times)
-            print(f"| **median of all** | **{bake_median:.2f}** |")
-            print(
-                f"| cookiecutter itself, a one-file template (median of {repeats * 3}) "
-                f"| {floor:.2f} |"
-            )
-            print(f"| **median bake / cookiecutter itself** | **{bake_median / floor:.2f}x** |")
+            print_bake_times(work, args)
 
             templates = {"this": ROOT}
             if args.baseline:

@@ -1,13 +1,19 @@
-"""Shape the rendered project to the answers given.
+"""Shape the project to the answers given, then render it.
 
-1. Merge the variant folder of each chosen answer (e.g. the framework) over the
+Cookiecutter copies the project template as it is (`_copy_without_render: ["*"]`): what
+the answers prune is never rendered, and rendering was most of a bake's time.
+
+1. Render the names of the paths that hold Jinja (the package folder's, for one).
+2. Merge the variant folder of each chosen answer (e.g. the framework) over the
    project root, move each selected file into place, and drop the other sources.
-2. Delete every path whose feature is off, as `.template-manifest.yaml` says.
-3. Record the answers in `.template-answers.yaml` (for template updates), write
+3. Delete every path whose feature is off, as `.template-manifest.yaml` says.
+4. Render every file left with cookiecutter's own environment, as cookiecutter does,
+   then drop the shared Jinja files they import.
+5. Record the answers in `.template-answers.yaml` (for template updates), write
    `.env` with a fresh SECRET_KEY and print the next commands.
 
-Needs nothing beyond the standard library and PyYAML (a cookiecutter dependency),
-and no network.
+Needs nothing beyond the standard library, cookiecutter and its dependencies (the
+interpreter that runs cookiecutter runs this hook), and no network.
 """
 
 import hashlib
@@ -20,6 +26,8 @@ import sys
 from pathlib import Path
 
 import yaml
+from cookiecutter.utils import create_env_with_context
+from jinja2 import FileSystemLoader
 
 MANIFEST = Path(".template-manifest.yaml")
 # libyaml's loader and dumper where PyYAML was built with them: the pure-Python loader took
@@ -94,6 +102,52 @@ def expected_paths(manifest, answers):
         paths = {expand(path, answers) for path in feature["paths"]}
         (keep if matches(feature["when"], answers) else prune).update(paths)
     return keep - prune, prune
+
+
+def environment(answers, root, shared):
+    """Cookiecutter's own environment for these answers, finding files as its generate_files
+    does: the project's own first, then the shared Jinja files they import by name."""
+    env = create_env_with_context({"cookiecutter": answers})
+    env.loader = FileSystemLoader([str(root), str(root / shared)])
+    return env
+
+
+def render_names(root, env, answers):
+    """Give every file and folder whose name holds Jinja its rendered name, as cookiecutter
+    names it; a folder is renamed whole, before the walk goes into it."""
+    for folder, dirs, files in os.walk(root):
+        for names in (dirs, files):
+            for index, name in enumerate(names):
+                if "{" in name:
+                    rendered = env.from_string(name).render(cookiecutter=answers)
+                    os.rename(os.path.join(folder, name), os.path.join(folder, rendered))
+                    names[index] = rendered
+
+
+def render_files(root, env, answers, skip):
+    """Render each file under `root` in place, as cookiecutter's generate_file does: written
+    with the newline its first line has (or `_new_lines`), keeping its mode. Paths in `skip`
+    (and under them) stay as they are, and so do files that are not UTF-8 text: cookiecutter
+    copies binary files unrendered."""
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        if any(name == s or name.startswith(f"{s}/") for s in skip):
+            continue
+        try:
+            with open(path, encoding="utf-8") as source:
+                source.readline()
+                newlines = source.newlines
+        except UnicodeDecodeError:
+            continue
+        newline = answers.get("_new_lines") or (
+            newlines[0] if isinstance(newlines, tuple) else newlines
+        )
+        try:
+            text = env.get_template(name).render(cookiecutter=answers)
+        except Exception as exc:
+            raise RuntimeError(f"cannot render {name}: {exc}") from exc
+        with open(path, "w", encoding="utf-8", newline=newline) as target:
+            target.write(text)
 
 
 def apply_manifest(manifest, answers, root):
@@ -216,8 +270,13 @@ def main():
     answers = rendered_answers()
     root = Path.cwd()
     manifest = yaml.load(MANIFEST.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    shared = manifest["shared"]
+    env = environment(answers, root, shared)
+    render_names(root, env, answers)
     apply_manifest(manifest, answers, root)
     MANIFEST.unlink()
+    render_files(root, env, answers, skip={shared, *manifest.get("verbatim", [])})
+    shutil.rmtree(root / shared)
     write_answers(answers, root)
     api_key, entry = dev_api_key() if answers["auth"] == "api-key" else (None, None)
     write_env(root, entry)

@@ -1,4 +1,4 @@
-"""templates/services.jinja is the one place an image or a backing service is written down."""
+"""_templates/services.jinja is the one place an image or a backing service is written down."""
 
 import re
 
@@ -10,7 +10,6 @@ from tests.helpers.template import (
     CONFIG,
     PROJECT_TEMPLATE,
     ROOT,
-    SHARED_TEMPLATES,
     catalog,
 )
 
@@ -19,7 +18,7 @@ TEMPLATE_FILES = [
     ROOT / "cookiecutter.json",
     *(
         path
-        for folder in (PROJECT_TEMPLATE, SHARED_TEMPLATES, ROOT / "hooks")
+        for folder in (PROJECT_TEMPLATE, ROOT / "hooks")
         for path in sorted(folder.rglob("*"))
         if path.is_file() and "__pycache__" not in path.parts
     ),

@@ -220,3 +220,64 @@ def test_the_development_api_key_is_stored_as_its_digest_only(tmp_path):
     assert f"API_KEYS={entry}\n" in text and key not in text
     POST_HOOK.write_env(tmp_path)
     assert "API_KEYS" not in (tmp_path / ".env").read_text(encoding="utf-8")
+
+
+def test_paths_get_their_rendered_names_and_the_unrendered_folders_go(tmp_path):
+    answers = {"project_slug": "svc", "__service_name": "svc-web"}
+    files = {
+        "src/{{cookiecutter.project_slug}}/app.py": "app",
+        "_variants/flask/src/{{cookiecutter.project_slug}}/wsgi.py": "wsgi",
+        "deploy/{{cookiecutter.__service_name}}.service": "unit",
+        "README.md": "readme",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    env = POST_HOOK.environment(answers, tmp_path, "_templates")
+
+    POST_HOOK.render_names(tmp_path, env, answers)
+
+    assert {p for p in tree(tmp_path) if (tmp_path / p).is_file()} == {
+        "src/svc/app.py",
+        "_variants/flask/src/svc/wsgi.py",
+        "deploy/svc-web.service",
+        "README.md",
+    }
+    assert not any("{" in p for p in tree(tmp_path))
+    assert (tmp_path / "src/svc/app.py").read_text(encoding="utf-8") == "app"
+
+
+def test_files_are_rendered_in_place_as_cookiecutter_renders_them(tmp_path):
+    answers = {"project_slug": "svc", "framework": "flask"}
+    (tmp_path / "_templates").mkdir()
+    (tmp_path / "_templates/names.jinja").write_text(
+        "{% macro title() %}{{ cookiecutter.project_slug | upper }}{% endmacro %}",
+        encoding="utf-8",
+    )
+    (tmp_path / "unix.py").write_text(
+        '{%- import "names.jinja" as names with context -%}\nNAME = "{{ names.title() }}"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "dos.txt").write_bytes(b"{{ cookiecutter.framework }}\r\nend\r\n")
+    (tmp_path / "run.sh").write_text("echo {{ cookiecutter.project_slug }}\n", encoding="utf-8")
+    (tmp_path / "run.sh").chmod(0o755)
+    (tmp_path / "kept.yaml").write_text("x: {{ literal }}\n", encoding="utf-8")
+    (tmp_path / "logo.bin").write_bytes(b"\x89PNG{{ x }}\xff")
+    env = POST_HOOK.environment(answers, tmp_path, "_templates")
+
+    POST_HOOK.render_files(tmp_path, env, answers, skip={"_templates", "kept.yaml"})
+
+    assert (tmp_path / "unix.py").read_text(encoding="utf-8") == 'NAME = "SVC"\n'
+    assert (tmp_path / "dos.txt").read_bytes() == b"flask\r\nend\r\n"
+    assert (tmp_path / "run.sh").read_text(encoding="utf-8") == "echo svc\n"
+    assert stat.S_IMODE((tmp_path / "run.sh").stat().st_mode) == 0o755
+    assert (tmp_path / "kept.yaml").read_text(encoding="utf-8") == "x: {{ literal }}\n"
+    assert (tmp_path / "logo.bin").read_bytes() == b"\x89PNG{{ x }}\xff"
+    assert "{{" in (tmp_path / "_templates/names.jinja").read_text(encoding="utf-8")
+
+
+def test_a_file_that_fails_to_render_is_named(tmp_path):
+    (tmp_path / "broken.py").write_text("{{ cookiecutter.nowhere }}\n", encoding="utf-8")
+    env = POST_HOOK.environment({}, tmp_path, "_templates")
+    with pytest.raises(RuntimeError, match=r"cannot render broken\.py: .*nowhere"):
+        POST_HOOK.render_files(tmp_path, env, {}, skip=set())

@@ -1,4 +1,4 @@
-"""The committed API documents of fresh projects, `templates/openapi-<framework>.json`.
+"""The committed API documents of fresh projects, `_templates/openapi-<framework>.json`.
 
 A baked project commits the document its app serves (`make openapi` writes it; its test
 compares). Writing it at bake time would mean installing the project's dependencies inside

@@ -1,7 +1,7 @@
 """What the tests know about the template, read from its own files.
 
 `cookiecutter.json` is the one source of the options, the manifest the one source of
-which paths each answer keeps, templates/services.jinja the one source of the images and
+which paths each answer keeps, _templates/services.jinja the one source of the images and
 backing services, and the hooks the one source of the rules that apply them (loaded here
 unrendered, as modules); nothing here repeats them by hand.
 """
@@ -21,7 +21,7 @@ from jinja2 import FileSystemLoader
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 # Jinja files the project's templates import; never copied into a project.
-SHARED_TEMPLATES = ROOT / "templates"
+SHARED_TEMPLATES = PROJECT_TEMPLATE / "_templates"
 CATALOG = SHARED_TEMPLATES / "services.jinja"
 CONFIG = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 MANIFEST = yaml.safe_load(
@@ -154,7 +154,7 @@ def render(source: Path, answers: dict) -> str:
 
 
 def catalog(answers: dict):
-    """templates/services.jinja as a project's files see it for these answers (the other
+    """_templates/services.jinja as a project's files see it for these answers (the other
     answers at their defaults): a module with `images`, `catalog` and `chosen`."""
     template = environment(answers).get_template(CATALOG.name)
     return template.make_module(context(answers))

@@ -94,7 +94,7 @@ def test_every_answer_is_declared(service):
 
 @pytest.mark.parametrize("framework", ["fastapi", "flask"])
 def test_fresh_projects_commit_the_document_their_app_serves(framework, tmp_path):
-    """The template's `templates/openapi-<framework>.json`, rendered for each answer that
+    """The template's `_templates/openapi-<framework>.json`, rendered for each answer that
     changes the document, is what that bake serves (`python -m tests.helpers.api_documents`
     writes them)."""
     text, _ = api_documents.generate(framework, tmp_path)

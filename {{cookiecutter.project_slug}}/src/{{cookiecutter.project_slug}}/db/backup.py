@@ -40,7 +40,7 @@ from {{ cookiecutter.project_slug }}.config import get_settings
 from {{ cookiecutter.project_slug }}.db.url import parse
 
 PREFIX = "{{ cookiecutter.project_slug }}-"
-# The programs and their options, as templates/services.jinja gives them to every target.
+# The programs and their options, as _templates/services.jinja gives them to every target.
 PG_DUMP = {{ argv(services.catalog.postgresql.backup.dump) }}
 PG_RESTORE = {{ argv(services.catalog.postgresql.backup.restore) }}
 MYSQL_DUMP = {{ argv(services.catalog.mysql.backup.dump) }}
