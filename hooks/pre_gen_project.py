@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import sys
+from pathlib import Path
 
 # Modules the generated project imports (or its tooling runs as packages):
 # a package with one of these names would shadow the real one.
@@ -188,7 +189,27 @@ def rerun_command(answers, field):
     return shlex.join(words)
 
 
+def occupied(folder):
+    """An error when the project folder holds files already: `cookiecutter -f` over a project.
+    Cookiecutter copies the template unrendered (the post-generation hook renders it), and it
+    copies each folder by deleting the one in its place first: the project's own work in it
+    would be lost."""
+    if not any(folder.iterdir()):
+        return None
+    return (
+        f"{folder.name} exists and is not empty: generating over it would replace its folders "
+        "whole, your changes with them. Generate into another folder (--output-dir) and "
+        "compare, or update the project with cruft."
+    )
+
+
 def main():
+    taken = occupied(Path.cwd())
+    if taken:
+        # Nothing to rerun: the folder, not an answer, is the problem. Cookiecutter removes
+        # only a folder it made, so this one is left as it was.
+        print(f"ERROR: {taken}", file=sys.stderr)
+        sys.exit(1)
     answers = rendered_answers()
     problem = check(answers)
     if problem:

@@ -149,6 +149,28 @@ def test_bad_answer_is_refused_cleanly(tmp_path, answers, field):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_generating_over_a_project_is_refused_and_changes_nothing(tmp_path):
+    assert run_cookiecutter(tmp_path, {}).returncode == 0
+    project = tmp_path / "my_service"
+    (project / "src" / "my_service" / "orders.py").write_text("# the team's own work\n")
+    (project / "README.md").write_text("edited\n")
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-f", "-o", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "ERROR: my_service exists and is not empty" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+    assert (project / "src" / "my_service" / "orders.py").read_text() == "# the team's own work\n"
+    assert (project / "README.md").read_text() == "edited\n"
+
+
 def test_sqlite_refusal_suggests_postgresql(tmp_path):
     result = run_cookiecutter(tmp_path, {"database": "sqlite", "deployment": "kubernetes"})
     assert "database=postgresql" in result.stderr
