@@ -8,6 +8,7 @@ on 127.0.0.1 only. Prints tables; asserts nothing about speed.
     python benchmarks/run.py            # full run (a few minutes)
     python benchmarks/run.py --smoke    # a second or two per figure
     python benchmarks/run.py --sentry   # only the error tracking rows (--tracing: tracing's)
+    python benchmarks/run.py --only-green --baseline main   # bake to green, A/B
 """
 
 from __future__ import annotations
@@ -336,6 +337,21 @@ def floor_seconds(work: Path, repeats: int) -> float:
         durations.append(time.perf_counter() - started)
         shutil.rmtree(work / "floor")
     return statistics.median(durations)
+
+
+def print_bake_times(work: Path, args: argparse.Namespace) -> None:
+    repeats = 1 if args.smoke else 3
+    times = bake_times(work, repeats, limit=4 if args.smoke else None)
+    floor = floor_seconds(work, repeats * 3)
+    print(f"\n## Bake time per combination (median of {repeats})\n")
+    print("| combination | seconds |")
+    print("| --- | ---: |")
+    for label, seconds in times:
+        print(f"| {label} | {seconds:.2f} |")
+    bake_median = statistics.median(t for _, t in times)
+    print(f"| **median of all** | **{bake_median:.2f}** |")
+    print(f"| cookiecutter itself, a one-file template (median of {repeats * 3}) | {floor:.2f} |")
+    print(f"| **median bake / cookiecutter itself** | **{bake_median / floor:.2f}x** |")
 
 
 def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, str]:
@@ -746,6 +762,11 @@ def main() -> None:
         help="measure only bake time and bake to green",
     )
     parser.add_argument(
+        "--only-green",
+        action="store_true",
+        help="measure only bake to green (against --baseline when given)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="PATH",
@@ -788,12 +809,14 @@ def main() -> None:
         sys.exit(f"--only: no such path; choose from {sorted({s.path for s in SCENARIOS})}")
     POST_SCRIPT.write_text(POST_SCRIPT_TEXT)
     needs_postgresql = any(s.database == "postgresql" for s in scenarios)
-    pg = None if args.no_postgresql or not needs_postgresql else start_postgresql()
-    if pg is None and needs_postgresql:
+    generation_only = args.only_generation or args.only_green
+    skip_postgresql = args.no_postgresql or generation_only or not needs_postgresql
+    pg = None if skip_postgresql else start_postgresql()
+    if pg is None and needs_postgresql and not generation_only:
         print("(PostgreSQL figures skipped: no server installed or --no-postgresql)")
     databases = ["sqlite"] + (["postgresql"] if pg else [])
     databases = [db for db in databases if any(db == s.database for s in scenarios)]
-    if args.only_generation:
+    if generation_only:
         databases = []
     startup = []
     try:
@@ -870,21 +893,8 @@ def main() -> None:
                 for framework, ours, theirs in startup:
                     print(f"| {framework} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}x |")
 
-            repeats = 1 if args.smoke else 3
-            times = bake_times(work, repeats, limit=4 if args.smoke else None)
-            floor = floor_seconds(work, repeats * 3)
-            print(f"\n## Bake time per combination (median of {repeats})\n")
-            print("| combination | seconds |")
-            print("| --- | ---: |")
-            for label, seconds in times:
-                print(f"| {label} | {seconds:.2f} |")
-            bake_median = statistics.median(t for _, t in times)
-            print(f"| **median of all** | **{bake_median:.2f}** |")
-            print(
-                f"| cookiecutter itself, a one-file template (median of {repeats * 3}) "
-                f"| {floor:.2f} |"
-            )
-            print(f"| **median bake / cookiecutter itself** | **{bake_median / floor:.2f}x** |")
+            if not args.only_green:
+                print_bake_times(work, args)
 
             templates = {"this": ROOT}
             if args.baseline:
@@ -906,8 +916,11 @@ def main() -> None:
                 for name in templates:
                     figure = f"{median(runs[name]):.1f}"
                     print(f"| {framework} | {name} | {figure} | {slowest[name]} |")
+                if args.baseline:
+                    ratio = paired_ratio(runs["this"], runs[args.baseline])
+                    print(f"| {framework} | **this / {args.baseline}** | **{ratio:.2f}x** | |")
 
-            if args.only_generation:
+            if generation_only:
                 return
             items = 50 if args.smoke else 1000
             print(f"\n## Background jobs ({items} items created 8 at a time, PostgreSQL, Redis)\n")
