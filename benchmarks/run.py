@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -354,9 +355,17 @@ def print_bake_times(work: Path, args: argparse.Namespace) -> None:
     print(f"| **median bake / cookiecutter itself** | **{bake_median / floor:.2f}x** |")
 
 
-def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, str]:
-    """Seconds from `cookiecutter --no-input` to green tests, and the suite's slowest tests."""
+def children_cpu_seconds() -> float:
+    """User plus system CPU time of this process's finished children and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, float, str]:
+    """Seconds from `cookiecutter --no-input` to green tests, the CPU seconds they took (on a
+    shared host the steadier figure), and the suite's slowest tests."""
     started = time.perf_counter()
+    cpu_started = children_cpu_seconds()
     project = bake(work / f"green-{framework}", template, framework=framework)
     subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
     run = subprocess.run(
@@ -367,13 +376,14 @@ def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[fl
         text=True,
     )
     seconds = time.perf_counter() - started
+    cpu = children_cpu_seconds() - cpu_started
     shutil.rmtree(project.parent)
     if run.returncode != 0:
         # A red suite is a finding, not a crash of the whole run: its failures are printed.
         failed = re.findall(r"^(FAILED \S+)", run.stdout, re.M) or [run.stdout[-300:]]
-        return float("nan"), "RED: " + "; ".join(failed)
+        return float("nan"), float("nan"), "RED: " + "; ".join(failed)
     slowest = re.findall(r"^([\d.]+s (?:setup|call|teardown) +\S+)$", run.stdout, re.M)
-    return seconds, "; ".join(slowest)
+    return seconds, cpu, "; ".join(slowest)
 
 
 def template_at(revision: str, work: Path) -> Path:
@@ -767,6 +777,13 @@ def main() -> None:
         help="measure only bake to green (against --baseline when given)",
     )
     parser.add_argument(
+        "--green-repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="bake-to-green runs per template and framework",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="PATH",
@@ -899,26 +916,32 @@ def main() -> None:
             templates = {"this": ROOT}
             if args.baseline:
                 templates[args.baseline] = template_at(args.baseline, work)
-            repeats = 1 if args.smoke else 3
+            repeats = 1 if args.smoke else args.green_repeats
             print(
                 "\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache; "
                 f"median of {repeats}, templates alternating)\n"
             )
-            print("| framework | template | seconds | slowest tests (last run) |")
-            print("| --- | --- | ---: | --- |")
+            print("| framework | template | seconds | CPU seconds | slowest tests (last run) |")
+            print("| --- | --- | ---: | ---: | --- |")
             for framework in FRAMEWORKS:
                 runs: dict[str, list[float]] = {name: [] for name in templates}
+                cpus: dict[str, list[float]] = {name: [] for name in templates}
                 slowest = {}
                 for _ in range(repeats):
                     for name, template in templates.items():
-                        seconds, slowest[name] = bake_to_green(work, framework, template)
+                        seconds, cpu, slowest[name] = bake_to_green(work, framework, template)
                         runs[name].append(seconds)
+                        cpus[name].append(cpu)
                 for name in templates:
-                    figure = f"{median(runs[name]):.1f}"
-                    print(f"| {framework} | {name} | {figure} | {slowest[name]} |")
+                    figures = f"{median(runs[name]):.1f} | {median(cpus[name]):.1f}"
+                    print(f"| {framework} | {name} | {figures} | {slowest[name]} |")
                 if args.baseline:
                     ratio = paired_ratio(runs["this"], runs[args.baseline])
-                    print(f"| {framework} | **this / {args.baseline}** | **{ratio:.2f}x** | |")
+                    cpu_ratio = paired_ratio(cpus["this"], cpus[args.baseline])
+                    print(
+                        f"| {framework} | **this / {args.baseline}** | **{ratio:.2f}x** "
+                        f"| **{cpu_ratio:.2f}x** | |"
+                    )
 
             if generation_only:
                 return
