@@ -9,6 +9,7 @@ on 127.0.0.1 only. Prints tables; asserts nothing about speed.
     python benchmarks/run.py --smoke    # a second or two per figure
     python benchmarks/run.py --sentry   # only the error tracking rows (--tracing: tracing's)
     python benchmarks/run.py --bake --baseline main   # only bake time, beside main's template
+    python benchmarks/run.py --only-green --baseline main   # bake to green, A/B
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -479,9 +481,17 @@ def print_bake_times(work: Path, args: argparse.Namespace) -> None:
         print(f"| {part} | {seconds:.3f} |")
 
 
-def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, str]:
-    """Seconds from `cookiecutter --no-input` to green tests, and the suite's slowest tests."""
+def children_cpu_seconds() -> float:
+    """User plus system CPU time of this process's finished children and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[float, float, str]:
+    """Seconds from `cookiecutter --no-input` to green tests, the CPU seconds they took (on a
+    shared host the steadier figure), and the suite's slowest tests."""
     started = time.perf_counter()
+    cpu_started = children_cpu_seconds()
     project = bake(work / f"green-{framework}", template, framework=framework)
     subprocess.run([uv(), "sync", "--quiet"], cwd=project, check=True)
     run = subprocess.run(
@@ -492,13 +502,14 @@ def bake_to_green(work: Path, framework: str, template: Path = ROOT) -> tuple[fl
         text=True,
     )
     seconds = time.perf_counter() - started
+    cpu = children_cpu_seconds() - cpu_started
     shutil.rmtree(project.parent)
     if run.returncode != 0:
         # A red suite is a finding, not a crash of the whole run: its failures are printed.
         failed = re.findall(r"^(FAILED \S+)", run.stdout, re.M) or [run.stdout[-300:]]
-        return float("nan"), "RED: " + "; ".join(failed)
+        return float("nan"), float("nan"), "RED: " + "; ".join(failed)
     slowest = re.findall(r"^([\d.]+s (?:setup|call|teardown) +\S+)$", run.stdout, re.M)
-    return seconds, "; ".join(slowest)
+    return seconds, cpu, "; ".join(slowest)
 
 
 def template_at(revision: str, work: Path) -> Path:
@@ -894,6 +905,18 @@ def main() -> None:
         help="measure only bake time and bake to green",
     )
     parser.add_argument(
+        "--only-green",
+        action="store_true",
+        help="measure only bake to green (against --baseline when given)",
+    )
+    parser.add_argument(
+        "--green-repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="bake-to-green runs per template and framework",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="PATH",
@@ -940,12 +963,14 @@ def main() -> None:
         sys.exit(f"--only: no such path; choose from {sorted({s.path for s in SCENARIOS})}")
     POST_SCRIPT.write_text(POST_SCRIPT_TEXT)
     needs_postgresql = any(s.database == "postgresql" for s in scenarios)
-    pg = None if args.no_postgresql or not needs_postgresql else start_postgresql()
-    if pg is None and needs_postgresql:
+    generation_only = args.only_generation or args.only_green
+    skip_postgresql = args.no_postgresql or generation_only or not needs_postgresql
+    pg = None if skip_postgresql else start_postgresql()
+    if pg is None and needs_postgresql and not generation_only:
         print("(PostgreSQL figures skipped: no server installed or --no-postgresql)")
     databases = ["sqlite"] + (["postgresql"] if pg else [])
     databases = [db for db in databases if any(db == s.database for s in scenarios)]
-    if args.only_generation:
+    if generation_only:
         databases = []
     startup = []
     try:
@@ -1021,30 +1046,40 @@ def main() -> None:
                 for framework, ours, theirs in startup:
                     print(f"| {framework} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}x |")
 
-            print_bake_times(work, args)
+            if not args.only_green:
+                print_bake_times(work, args)
 
             templates = {"this": ROOT}
             if args.baseline:
                 templates[args.baseline] = template_at(args.baseline, work)
-            repeats = 1 if args.smoke else 3
+            repeats = 1 if args.smoke else args.green_repeats
             print(
                 "\n## From bake to green tests (cookiecutter, uv sync, pytest; warm uv cache; "
                 f"median of {repeats}, templates alternating)\n"
             )
-            print("| framework | template | seconds | slowest tests (last run) |")
-            print("| --- | --- | ---: | --- |")
+            print("| framework | template | seconds | CPU seconds | slowest tests (last run) |")
+            print("| --- | --- | ---: | ---: | --- |")
             for framework in FRAMEWORKS:
                 runs: dict[str, list[float]] = {name: [] for name in templates}
+                cpus: dict[str, list[float]] = {name: [] for name in templates}
                 slowest = {}
                 for _ in range(repeats):
                     for name, template in templates.items():
-                        seconds, slowest[name] = bake_to_green(work, framework, template)
+                        seconds, cpu, slowest[name] = bake_to_green(work, framework, template)
                         runs[name].append(seconds)
+                        cpus[name].append(cpu)
                 for name in templates:
-                    figure = f"{median(runs[name]):.1f}"
-                    print(f"| {framework} | {name} | {figure} | {slowest[name]} |")
+                    figures = f"{median(runs[name]):.1f} | {median(cpus[name]):.1f}"
+                    print(f"| {framework} | {name} | {figures} | {slowest[name]} |")
+                if args.baseline:
+                    ratio = paired_ratio(runs["this"], runs[args.baseline])
+                    cpu_ratio = paired_ratio(cpus["this"], cpus[args.baseline])
+                    print(
+                        f"| {framework} | **this / {args.baseline}** | **{ratio:.2f}x** "
+                        f"| **{cpu_ratio:.2f}x** | |"
+                    )
 
-            if args.only_generation:
+            if generation_only:
                 return
             items = 50 if args.smoke else 1000
             print(f"\n## Background jobs ({items} items created 8 at a time, PostgreSQL, Redis)\n")

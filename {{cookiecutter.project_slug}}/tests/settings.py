@@ -1,7 +1,8 @@
 """Settings for the tests, whatever the framework: a real secret, generous rate limits, and
 Redis only where a server is given in REDIS_URL."""
 
-{% if cookiecutter.auth == "api-key" %}import hashlib
+{% if cookiecutter.database != "none" %}import functools
+{% endif %}{% if cookiecutter.auth == "api-key" %}import hashlib
 {% endif %}import os
 import uuid
 from typing import Any
@@ -72,6 +73,15 @@ class Thing(BaseModel):
 
     name: str = Field(min_length=1)
     size: int
+{%- if cookiecutter.database != "none" %}
+
+
+@functools.cache
+def environment_settings(database_url: str | None) -> Settings:
+    """The settings the environment and .env give, loaded once for each DATABASE_URL a test
+    sets: loading them is most of what base_settings costs, and it runs for every app."""
+    return Settings(environment="test")
+{%- endif %}
 
 
 def base_settings(**overrides: Any) -> Settings:
@@ -83,7 +93,7 @@ def base_settings(**overrides: Any) -> Settings:
     }
 {%- if cookiecutter.database != "none" %}
     # Set, as production requires: DATABASE_URL (or .env) when given, else the local default.
-    values["database_url"] = Settings(environment="test").database_url
+    values["database_url"] = environment_settings(os.environ.get("DATABASE_URL")).database_url
 {%- endif %}
     if "redis_url" in Settings.model_fields:
         if os.environ.get("REDIS_URL"):

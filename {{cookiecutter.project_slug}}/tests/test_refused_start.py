@@ -2,12 +2,16 @@
 (the JSON log) or stderr, whether the settings are loaded alone or by gunicorn."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import IO
 
 import pytest
 
+from . import early
 from .settings import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +28,12 @@ COMMANDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
-    """Each command run in production with DEBUG on, which must refuse to start: its exit
-    code, stdout and stderr. All at once: each spends its time importing the service."""
+Started = dict[str, tuple["subprocess.Popen[bytes]", IO[str], IO[str]]]
+
+
+def start_early(config: pytest.Config) -> Started:
+    """Each command run in production with DEBUG on, which must refuse to start. All at once,
+    when the run begins (tests/early.py): each spends its time importing the service."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -43,13 +49,25 @@ def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, s
         "WEB_CONCURRENCY": "1",
     }
     # Outside the project, so its .env is not read.
-    folder = tmp_path_factory.mktemp("refused")
-    started = {}
+    folder = Path(tempfile.mkdtemp(prefix="refused-"))
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    started: Started = {}
     for name, command in COMMANDS.items():
         out, err = (folder / f"{name}.out").open("w+"), (folder / f"{name}.err").open("w+")
         # The test's own commands.
         proc = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=err)  # noqa: S603
+        # Ended and closed even in a run stopped before the fixture below.
+        config.add_cleanup(out.close)
+        config.add_cleanup(err.close)
+        config.add_cleanup(proc.kill)
         started[name] = (proc, out, err)
+    return started
+
+
+@pytest.fixture(scope="module")
+def refusals(request: pytest.FixtureRequest) -> dict[str, tuple[int, str, str]]:
+    """Each command's exit code, stdout and stderr."""
+    started: Started = early.started(request)
     results = {}
     for name, (proc, out, err) in started.items():
         with out, err:

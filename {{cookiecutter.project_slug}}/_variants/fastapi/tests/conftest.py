@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from fastapi import {{ "APIRouter, FastAPI" if cookiecutter.auth != "none" else "FastAPI" }}, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.project_slug }}.app import create_app
@@ -21,62 +21,81 @@ from {{ cookiecutter.project_slug }}.core.auth.guard import (
 {%- endif %}
 from {{ cookiecutter.project_slug }}.core.errors import ConflictError
 
+from .early import pytest_collection_finish  # noqa: F401 - a hook: processes started early
 {% if cookiecutter.background_jobs %}from .jobs.stub import jobs_broker  # noqa: F401 - a fixture: the actors on a stub broker
 {% endif %}from .settings import CREDENTIALS, Thing, base_settings
 
+# Declared once for the whole run, and each client's app gets these very routes: FastAPI
+# analyses a route's signature where it is declared, a cost every app would pay again.
+TEST_ROUTES = APIRouter()
 
-def add_test_routes(app: FastAPI) -> None:
-    @app.get("/test/boom")
-    async def boom() -> None:
-        raise RuntimeError("boom\nforged line")
 
-    @app.post("/test/echo")
-    async def echo(request: Request) -> dict[str, int]:
-        return {"received": len(await request.body())}
+@TEST_ROUTES.get("/test/boom")
+async def boom() -> None:
+    raise RuntimeError("boom\nforged line")
 
-    @app.get("/test/items/{item_id}")
-    async def item(item_id: int) -> dict[str, int]:
-        return {"id": item_id}
 
-    @app.post("/test/things")
-    async def things(thing: Thing) -> Thing:
-        return thing
+@TEST_ROUTES.post("/test/echo")
+async def echo(request: Request) -> dict[str, int]:
+    return {"received": len(await request.body())}
 
-    @app.get("/test/conflict")
-    async def conflict() -> None:
-        raise ConflictError("already there")
 
-    @app.get("/test/slash/")
-    async def slash() -> dict[str, str]:
-        return {"status": "ok"}
+@TEST_ROUTES.get("/test/items/{item_id}")
+async def item(item_id: int) -> dict[str, int]:
+    return {"id": item_id}
 
-    @app.get("/test/slow")
-    async def slow() -> dict[str, str]:
-        await asyncio.sleep(0.5)
-        return {"status": "ok"}
+
+@TEST_ROUTES.post("/test/things")
+async def things(thing: Thing) -> Thing:
+    return thing
+
+
+@TEST_ROUTES.get("/test/conflict")
+async def conflict() -> None:
+    raise ConflictError("already there")
+
+
+@TEST_ROUTES.get("/test/slash/")
+async def slash() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@TEST_ROUTES.get("/test/slow")
+async def slow() -> dict[str, str]:
+    await asyncio.sleep(0.5)
+    return {"status": "ok"}
 {%- if cookiecutter.auth != "none" %}
 
-    # A resource guarded as the example one is, whatever the database.
-    guarded = APIRouter(
-        prefix="/test/guarded",
-        dependencies=[require(ResourceScopes(read="items:read", write="items:write"))],
-    )
 
-    @guarded.get("")
-    async def read_guarded(principal: Caller) -> dict[str, str]:
-        return {"principal": principal.name}
+# A resource guarded as the example one is, whatever the database.
+guarded = APIRouter(
+    prefix="/test/guarded",
+    dependencies=[require(ResourceScopes(read="items:read", write="items:write"))],
+)
 
-    @guarded.post("")
-    async def write_guarded(principal: Caller) -> dict[str, str]:
-        return {"principal": principal.name}
 
-    app.include_router(guarded)
+@guarded.get("")
+async def read_guarded(principal: Caller) -> dict[str, str]:
+    return {"principal": principal.name}
 
-    # A route without a guard that asks who is calling all the same.
-    @app.get("/test/caller")
-    async def who(request: Request) -> dict[str, str]:
-        return {"principal": (await caller(request)).name}
+
+@guarded.post("")
+async def write_guarded(principal: Caller) -> dict[str, str]:
+    return {"principal": principal.name}
+
+
+TEST_ROUTES.include_router(guarded)
+
+
+# A route without a guard that asks who is calling all the same.
+@TEST_ROUTES.get("/test/caller")
+async def who(request: Request) -> dict[str, str]:
+    return {"principal": (await caller(request)).name}
 {%- endif %}
+
+
+def add_test_routes(app: FastAPI) -> None:
+    app.router.routes.extend(TEST_ROUTES.routes)
 
 
 async def _ok() -> None:

@@ -20,6 +20,7 @@ from {{ cookiecutter.project_slug }}.core.auth.guard import (
 {%- endif %}
 from {{ cookiecutter.project_slug }}.core.errors import ConflictError
 
+from .early import pytest_collection_finish  # noqa: F401 - a hook: processes started early
 {% if cookiecutter.background_jobs %}from .jobs.stub import jobs_broker  # noqa: F401 - a fixture: the actors on a stub broker
 {% endif %}from .settings import CREDENTIALS, Thing, base_settings
 

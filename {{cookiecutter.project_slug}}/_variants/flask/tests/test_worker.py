@@ -27,6 +27,7 @@ from {{ cookiecutter.project_slug }}.core.worker import (
     is_complete,
 )
 
+from . import early
 from .settings import AUTH_ENVIRONMENT, CREDENTIALS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,10 +211,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[int]:
-    """The service under gunicorn with this worker: one process, two threads, started once
-    for the tests below (each leaves it idle, its connections closed)."""
+def start_early(config: pytest.Config) -> tuple["subprocess.Popen[bytes]", int]:
+    """The service under gunicorn with this worker: one process, two threads, started when the
+    run begins (tests/early.py), its imports beside the tests before these."""
     port = free_port()
     env = {
         **os.environ,
@@ -231,6 +231,16 @@ def served() -> Iterator[int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # Ended even in a run stopped before the fixture below.
+    config.add_cleanup(proc.kill)
+    return proc, port
+
+
+@pytest.fixture(scope="module")
+def served(request: pytest.FixtureRequest) -> Iterator[int]:
+    """The port of that service once it answers, for the tests below (each leaves it idle, its
+    connections closed)."""
+    proc, port = early.started(request)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
