@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
 from {{ cookiecutter.project_slug }}.db.base import (
     Base,
     Timestamp,
@@ -16,6 +17,15 @@ NAME_MAX_LENGTH = 200
 # PostgreSQL raise an out-of-range error rather than find nothing).
 ID_MAX = 2**31 - 1
 DESCRIPTION_MAX_LENGTH = 2000
+
+
+def can_exist(item_id: int) -> bool:
+    """Whether a row can have this id: the reads and writes ask before they query."""
+    return 1 <= item_id <= ID_MAX
+
+
+def not_found(item_id: int) -> NotFoundError:
+    return NotFoundError(f"Item {item_id} not found")
 
 
 class Item(Base):

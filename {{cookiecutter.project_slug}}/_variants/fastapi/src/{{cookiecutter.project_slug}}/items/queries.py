@@ -4,13 +4,15 @@ A read borrows a pooled connection for itself alone. It needs no ORM session: no
 to fill, no unit of work to commit, for rows that are only read.
 """
 
-from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
 from {{ cookiecutter.project_slug }}.core.pagination import (
     Page,
     PageParams,
 )
 from {{ cookiecutter.project_slug }}.db.session import Database
-from {{ cookiecutter.project_slug }}.items.models import ID_MAX
+from {{ cookiecutter.project_slug }}.items.models import (
+    can_exist,
+    not_found,
+)
 from {{ cookiecutter.project_slug }}.items.schemas import (
     ItemRead,
 )
@@ -34,9 +36,9 @@ class ItemQueries:
 
     async def get(self, item_id: int) -> ItemRead:
         row = None
-        if 1 <= item_id <= ID_MAX:
+        if can_exist(item_id):
             async with self.database.connection() as connection:
                 row = (await connection.execute(BY_ID, {"item_id": item_id})).one_or_none()
         if row is None:
-            raise NotFoundError(f"Item {item_id} not found")
+            raise not_found(item_id)
         return ItemRead.model_validate(row)

@@ -8,9 +8,11 @@ object is loaded, tracked and flushed for a row the request only changes.
 
 from typing import Any, cast
 
-from {{ cookiecutter.project_slug }}.core.errors import NotFoundError
 from {{ cookiecutter.project_slug }}.db.session import Database
-from {{ cookiecutter.project_slug }}.items.models import ID_MAX
+from {{ cookiecutter.project_slug }}.items.models import (
+    can_exist,
+    not_found,
+)
 from {{ cookiecutter.project_slug }}.items.schemas import (
     ItemCreate,
     ItemRead,
@@ -22,10 +24,6 @@ from {{ cookiecutter.project_slug }}.items.statements import (
     INSERT,
     UPDATE,
 )
-
-
-def _not_found(item_id: int) -> NotFoundError:
-    return NotFoundError(f"Item {item_id} not found")
 
 
 class ItemRepository:
@@ -41,9 +39,8 @@ class ItemRepository:
         return ItemRead.model_validate({**written, "id": item_id})
 
     async def update(self, item_id: int, data: ItemUpdate | ItemCreate) -> ItemRead:
-        # An id out of range names no row (and would make PostgreSQL raise, not find nothing).
-        if not 1 <= item_id <= ID_MAX:
-            raise _not_found(item_id)
+        if not can_exist(item_id):
+            raise not_found(item_id)
         # A partial update changes only the fields the client sent; one that sends none
         # changes nothing, not even `updated_at`.
         sent = data.model_dump(exclude_unset=isinstance(data, ItemUpdate))
@@ -53,13 +50,13 @@ class ItemRepository:
             # Read back in the same transaction: the answer is the row as stored.
             row = (await connection.execute(BY_ID, {"item_id": item_id})).one_or_none()
         if row is None:
-            raise _not_found(item_id)
+            raise not_found(item_id)
         return ItemRead.model_validate(row)
 
     async def delete(self, item_id: int) -> None:
         deleted = 0
-        if 1 <= item_id <= ID_MAX:
+        if can_exist(item_id):
             async with self.database.transaction() as connection:
                 deleted = (await connection.execute(DELETE, {"item_id": item_id})).rowcount
         if deleted == 0:
-            raise _not_found(item_id)
+            raise not_found(item_id)
