@@ -63,6 +63,7 @@ def test_an_inbound_trace_is_kept_and_named_in_the_header_and_access_line(client
     assert response.headers["x-trace-id"] == TRACE
     (server,) = server_spans(spans)
     assert server.name == "GET /test/items/{item_id}"
+    assert server.attributes["http.route"] == "/test/items/{item_id}"
     assert format_trace_id(server.context.trace_id) == TRACE
     assert server.parent is not None and format_span_id(server.parent.span_id) == PARENT[36:52]
     (access,) = [r for r in logs() if r["event"] == "request"]

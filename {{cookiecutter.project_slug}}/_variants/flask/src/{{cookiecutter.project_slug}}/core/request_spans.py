@@ -9,7 +9,7 @@ that is never exported (docs/benchmarks.md, "tracing").
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.wsgi import (
@@ -26,14 +26,25 @@ _HEADERS = {
 HTTP_ROUTE = "http.route"
 
 
-def _name_by_route() -> None:
-    """The sampled span's name in the contract's spelling: `GET /api/v1/items/{item_id}`."""
-    span = trace.get_current_span()
-    rule = request.url_rule
-    if rule is not None and span.is_recording():
-        route = middleware.route_template(rule.rule)
-        span.update_name(f"{request.method} {route}")
-        span.set_attribute(HTTP_ROUTE, route)
+def _named_by_route(app: middleware.WSGIApp) -> middleware.WSGIApp:
+    """`app`, whose sampled span is then named in the contract's spelling: `GET
+    /api/v1/items/{item_id}`. Named once Flask has answered, from the rule its routing found
+    (`middleware.RULE`), while the span is still open: it ends once the answer is sent. Only
+    sampled requests pass here; a hook of Flask's would run for every request."""
+
+    def named(
+        environ: dict[str, Any], start_response: middleware.StartResponse
+    ) -> Iterable[bytes]:
+        response = app(environ, start_response)
+        rule = environ.get(middleware.RULE)
+        span = trace.get_current_span()
+        if rule is not None and span.is_recording():
+            route = middleware.route_template(rule.rule)
+            span.update_name(f"{environ['REQUEST_METHOD']} {route}")
+            span.set_attribute(HTTP_ROUTE, route)
+        return response
+
+    return named
 
 
 def install(app: Flask, settings: Settings) -> middleware.TraceIds | None:
@@ -43,7 +54,7 @@ def install(app: Flask, settings: Settings) -> middleware.TraceIds | None:
         return None
     tracing.start(settings)
     plain = app.wsgi_app
-    traced = OpenTelemetryMiddleware(plain)
+    traced = OpenTelemetryMiddleware(_named_by_route(plain))
 
     def wsgi_app(
         environ: dict[str, Any], start_response: middleware.StartResponse
@@ -62,5 +73,4 @@ def install(app: Flask, settings: Settings) -> middleware.TraceIds | None:
             otel_context.detach(token)
 
     app.wsgi_app = wsgi_app  # type: ignore[method-assign]
-    app.before_request(_name_by_route)
     return tracing.current_ids
