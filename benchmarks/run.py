@@ -730,8 +730,15 @@ class SpanSink:
 # "{sink}" in a value stands for the local sink's address.
 TRACING_VARIANTS = (
     ("tracing off (OTEL_SDK_DISABLED)", {"OTEL_SDK_DISABLED": "true"}),
+    # Every request dropped: the cost of deciding and of the ids on the logs and headers.
+    ("tracing at 0.0", {"TRACE_SAMPLE_RATIO": "0.0"}),
     ("tracing at 1.0", {"TRACE_SAMPLE_RATIO": "1.0"}),
     ("tracing at 0.1", {"TRACE_SAMPLE_RATIO": "0.1"}),
+    # The spans made but never exported: the 0.1 row less this one is the export's cost.
+    (
+        "tracing at 0.1, not exported",
+        {"TRACE_SAMPLE_RATIO": "0.1", "OTEL_TRACES_EXPORTER": "none"},
+    ),
 )
 # The same with sentry=true too, on one project baked with both answers; the first row (nothing
 # on) is what each part's microseconds are counted over.
