@@ -45,7 +45,7 @@ from tests.helpers.credentials import HEADERS  # noqa: E402 - after the path is 
 from tests.helpers.drills import worker_pids  # noqa: E402
 from tests.helpers.running_service import Service, start, start_worker  # noqa: E402
 from tests.helpers.servers import PostgreSQL, Redis  # noqa: E402
-from tests.helpers.template import POST_HOOK, context, matrix  # noqa: E402
+from tests.helpers.template import MATRIX_KEYS, POST_HOOK, combo_id, context, matrix  # noqa: E402
 
 FRAMEWORKS = ("fastapi", "flask")
 
@@ -332,9 +332,7 @@ def bake_times(
                 bake(out, template, **combo)
                 durations[name].append(time.perf_counter() - started)
                 shutil.rmtree(out)
-        label = "/".join(
-            str(combo[k]) for k in ("framework", "database", "use_redis", "deployment")
-        )
+        label = combo_id({key: combo[key] for key in MATRIX_KEYS})
         results.append((label, {name: statistics.median(d) for name, d in durations.items()}))
     return results
 
@@ -354,6 +352,30 @@ def floor_seconds(work: Path, repeats: int) -> float:
         bake(work / "floor", template)
         durations.append(time.perf_counter() - started)
         shutil.rmtree(work / "floor")
+    return statistics.median(durations)
+
+
+def structure_seconds(work: Path, repeats: int) -> float:
+    """Median seconds of a whole `cookiecutter --no-input` process for this template's own tree
+    with both hooks emptied (`pass`): what its shape costs before any answer is checked or any
+    file rendered (cookiecutter copying the tree, and starting an interpreter for each hook)."""
+    template = work / "structure-template"
+    shutil.rmtree(template, ignore_errors=True)
+    shutil.copytree(
+        ROOT,
+        template,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "tests", "benchmarks", "docs", "*.egg-info"
+        ),
+    )
+    for hook in ("pre_gen_project.py", "post_gen_project.py"):
+        (template / "hooks" / hook).write_text("pass\n", encoding="utf-8")
+    durations = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        bake(work / "structure", template)
+        durations.append(time.perf_counter() - started)
+        shutil.rmtree(work / "structure")
     return statistics.median(durations)
 
 
@@ -472,6 +494,14 @@ def print_bake_times(work: Path, args: argparse.Namespace) -> None:
     print(
         "| **median bake / cookiecutter itself** | "
         + " | ".join(f"**{medians[n] / floor:.2f}x**" for n in names)
+        + " |"
+    )
+    structure = structure_seconds(work, repeats * 3)
+    print(
+        f"| this template's tree with both hooks empty (median of {repeats * 3}) | "
+        + " | ".join(
+            f"{structure:.2f} ({structure / floor:.2f}x)" if n == "this" else "-" for n in names
+        )
         + " |"
     )
     print(f"\n## Where a default bake's time goes (this template, median of {repeats * 3})\n")

@@ -32,6 +32,7 @@ def test_benchmark_smoke_run_prints_every_figure():
         "## From process start to the first 200 on /health/ready",
         "## Bake time per combination",
         "| cookiecutter itself, a one-file template",
+        "| this template's tree with both hooks empty",
         "## From bake to green tests",
         "## Background jobs",
         "## Tracing cost",
