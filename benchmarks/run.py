@@ -337,6 +337,17 @@ def bake_times(
     return results
 
 
+def median_bake_seconds(out: Path, template: Path, repeats: int) -> float:
+    """Median seconds of a whole `cookiecutter --no-input` process baking `template` into `out`."""
+    durations = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        bake(out, template)
+        durations.append(time.perf_counter() - started)
+        shutil.rmtree(out)
+    return statistics.median(durations)
+
+
 def floor_seconds(work: Path, repeats: int) -> float:
     """Median seconds of a whole `cookiecutter --no-input` process for a one-file template: the
     floor any template's bake stands on (start-up, imports, one render)."""
@@ -346,13 +357,7 @@ def floor_seconds(work: Path, repeats: int) -> float:
     (template / "{{cookiecutter.project_slug}}" / "README.md").write_text(
         "{{ cookiecutter.project_slug }}\n"
     )
-    durations = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        bake(work / "floor", template)
-        durations.append(time.perf_counter() - started)
-        shutil.rmtree(work / "floor")
-    return statistics.median(durations)
+    return median_bake_seconds(work / "floor", template, repeats)
 
 
 def structure_seconds(work: Path, repeats: int) -> float:
@@ -370,13 +375,7 @@ def structure_seconds(work: Path, repeats: int) -> float:
     )
     for hook in ("pre_gen_project.py", "post_gen_project.py"):
         (template / "hooks" / hook).write_text("pass\n", encoding="utf-8")
-    durations = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        bake(work / "structure", template)
-        durations.append(time.perf_counter() - started)
-        shutil.rmtree(work / "structure")
-    return statistics.median(durations)
+    return median_bake_seconds(work / "structure", template, repeats)
 
 
 @contextlib.contextmanager
