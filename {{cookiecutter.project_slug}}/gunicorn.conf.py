@@ -5,6 +5,7 @@ GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_KEEPALIVE, GUNICORN_MAX_RE
 PROMETHEUS_MULTIPROC_DIR, TRUSTED_PROXIES and LOG_LEVEL.
 """
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -154,10 +155,18 @@ def post_fork(server: Any, worker: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Access lines are written in batches in a worker, not one system call per request."""
+    """Access lines are written in batches in a worker, not one system call per request.
+
+    What the worker has loaded by now (modules, the app, its models and schemas: about 100,000
+    objects) is left out of the garbage collector's full collections, which otherwise walk it
+    all every few ten thousand requests, 30-40 ms in which the worker answers nothing
+    (docs/benchmarks.md, "full collections"). None of it is garbage: it lives as long as the
+    worker.
+    """
     from {{ cookiecutter.project_slug }}.core import access_log
 
     access_log.batch_access_lines()
+    gc.freeze()
 
 
 def worker_exit(server: Any, worker: Any) -> None:

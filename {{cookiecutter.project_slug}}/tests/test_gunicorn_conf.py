@@ -1,5 +1,6 @@
 """gunicorn.conf.py: the settings and hooks gunicorn reads from it."""
 
+import gc
 import logging
 import os
 import runpy
@@ -19,6 +20,15 @@ def conf(monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.setenv("GUNICORN_MAX_REQUESTS", "500")
     return runpy.run_path(str(CONF))
+
+
+@pytest.fixture
+def thawed():
+    """post_worker_init freezes what the process holds; this test process's objects go back
+    to the collector afterwards."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
 
 
 def server():
@@ -90,7 +100,20 @@ def test_worker_exit_leaves_apps_without_closers_alone(conf):
     assert conf["worker_exit"](server(), SimpleNamespace(wsgi=object())) is None
 
 
-def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(conf, monkeypatch, capsys):
+def test_a_worker_leaves_what_it_loaded_out_of_full_collections(conf, monkeypatch, thawed):
+    from {{ cookiecutter.project_slug }}.core import access_log
+
+    # The hook batches the access lines too: those of a stand-in, not the tests' own.
+    monkeypatch.setattr(access_log.AccessLines, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(access_log, "_access_lines", access_log.AccessLines())
+    assert gc.get_freeze_count() == 0
+    conf["post_worker_init"](SimpleNamespace())
+    assert gc.get_freeze_count() > 0
+
+
+def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(
+    conf, monkeypatch, capsys, thawed
+):
     from {{ cookiecutter.project_slug }}.core import access_log
 
     lines = access_log.AccessLines()
