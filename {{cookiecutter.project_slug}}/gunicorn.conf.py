@@ -157,9 +157,9 @@ def post_fork(server: Any, worker: Any) -> None:
 def post_worker_init(worker: Any) -> None:
     """Access lines are written in batches in a worker, not one system call per request.
 
-    What the worker has loaded by now (modules, the app, its models and schemas: about 100,000
-    objects) is left out of the garbage collector's full collections, which otherwise walk it
-    all every few ten thousand requests, 30-40 ms in which the worker answers nothing
+    What the worker has loaded by now (modules, the app, its models and schemas: 80,000 to
+    100,000 objects) is left out of the garbage collector's full collections, which otherwise
+    walk it all every few ten thousand requests, 25-35 ms in which the worker answers nothing
     (docs/benchmarks.md, "full collections"). None of it is garbage: it lives as long as the
     worker.
     """
