@@ -23,11 +23,19 @@ def conf(monkeypatch):
 
 
 @pytest.fixture
-def thawed():
-    """post_worker_init freezes what the process holds; this test process's objects go back
-    to the collector afterwards."""
+def worker_init(conf, monkeypatch):
+    """post_worker_init, run on a stand-in for the access lines (it batches them, and would
+    the tests' own); returns the stand-in. The hook freezes what the process holds: this test
+    process's objects go back to the collector afterwards."""
+    from {{ cookiecutter.project_slug }}.core import access_log
+
+    lines = access_log.AccessLines()
+    monkeypatch.setattr(access_log.AccessLines, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(access_log, "_access_lines", lines)
     gc.unfreeze()
-    yield
+    assert gc.get_freeze_count() == 0
+    conf["post_worker_init"](SimpleNamespace())
+    yield lines
     gc.unfreeze()
 
 
@@ -100,26 +108,12 @@ def test_worker_exit_leaves_apps_without_closers_alone(conf):
     assert conf["worker_exit"](server(), SimpleNamespace(wsgi=object())) is None
 
 
-def test_a_worker_leaves_what_it_loaded_out_of_full_collections(conf, monkeypatch, thawed):
-    from {{ cookiecutter.project_slug }}.core import access_log
-
-    # The hook batches the access lines too: those of a stand-in, not the tests' own.
-    monkeypatch.setattr(access_log.AccessLines, "FLUSH_SECONDS", 3600.0)
-    monkeypatch.setattr(access_log, "_access_lines", access_log.AccessLines())
-    assert gc.get_freeze_count() == 0
-    conf["post_worker_init"](SimpleNamespace())
+def test_a_worker_leaves_what_it_loaded_out_of_full_collections(worker_init):
     assert gc.get_freeze_count() > 0
 
 
-def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(
-    conf, monkeypatch, capsys, thawed
-):
-    from {{ cookiecutter.project_slug }}.core import access_log
-
-    lines = access_log.AccessLines()
-    monkeypatch.setattr(access_log.AccessLines, "FLUSH_SECONDS", 3600.0)
-    monkeypatch.setattr(access_log, "_access_lines", lines)
-    conf["post_worker_init"](SimpleNamespace())
+def test_workers_batch_access_lines_and_write_the_last_ones_on_exit(conf, worker_init, capsys):
+    lines = worker_init
     assert lines.batched
     entry = ("info", "GET", "/status", "/status", 200, 0.001, "127.0.0.1", "last-one", 0)
     lines.add((*entry, None, None))
